@@ -1,0 +1,3 @@
+from kyusho.cli import main
+
+raise SystemExit(main())

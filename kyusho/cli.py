@@ -1,0 +1,343 @@
+"""The `kyusho` command (SPEC 5.2).
+
+Subcommands exist so IT staff can script and check results outside the TUI. None of them
+imports Textual: only opening the TUI does. Errors go to stderr with exit status 2 for bad
+input and 1 for other failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from kyusho import __version__
+from kyusho.errors import InputError, KyushoError
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(
+        self, message: str
+    ) -> None:  # argparse would exit 2 with usage; keep that, in Japanese
+        self.print_usage(sys.stderr)
+        raise CliError(f"引数が正しくありません: {message}")
+
+
+def _as_of(text: str | None) -> date | None:
+    if text is None:
+        return None
+    from kyusho.dates import parse_date
+
+    return parse_date(text, "--as-of")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="kyusho", description="求償権管理 kyusho: 信用保証協会 回収部門の端末アプリ")
+    p.add_argument("--version", action="version", version=f"kyusho {__version__}")
+    p.add_argument("--config", help="設定ファイル (kyusho.toml)")
+    p.add_argument("--db", help="データベースのパス (設定の database.path より優先)")
+    p.add_argument("--as-of", dest="as_of", help="画面全体をこの日付時点で表示する")
+    # the same options are accepted after the subcommand (kyusho demo --db X)
+    common = Parser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--db", default=argparse.SUPPRESS, help="データベースのパス")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw):
+        return _add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
+
+    d = sub.add_parser("demo", help="デモ用データベースで画面を開く（設定不要）")
+    d.add_argument("--claims", type=int, default=300, help="求償権の件数 (既定 300)")
+    d.add_argument("--seed", type=int, default=7, help="乱数の種")
+    d.add_argument("--no-tui", action="store_true", help="作成だけして画面を開かない")
+
+    i = sub.add_parser("init", help="データベースを作成する（実行した OS ユーザーが admin になる）")
+    i.add_argument("--name", help="admin の氏名")
+
+    s = sub.add_parser("staff", help="担当者の登録と一覧")
+    ssub = s.add_subparsers(dest="staff_command", parser_class=Parser, required=True)
+    sa = ssub.add_parser("add", help="担当者を登録する (admin のみ)")
+    sa.add_argument("login")
+    sa.add_argument("--name", required=True)
+    sa.add_argument("--role", required=True, choices=["staff", "manager", "admin"])
+    sl = ssub.add_parser("list", help="担当者の一覧")
+    sl.add_argument("--json", action="store_true")
+
+    im = sub.add_parser("import", help="CSV を取り込む（全件か無か）")
+    im.add_argument("kind", choices=["claims", "obligors", "receipts", "events", "contacts"])
+    im.add_argument("file")
+    im.add_argument("--dry-run", action="store_true", help="検査だけして保存しない")
+
+    c = sub.add_parser("claim", help="求償権を表示する")
+    csub = c.add_subparsers(dest="claim_command", parser_class=Parser, required=True)
+    cs = csub.add_parser("show")
+    cs.add_argument("claim_no")
+    cs.add_argument("--as-of", dest="claim_as_of")
+    cs.add_argument("--json", action="store_true")
+
+    lim = sub.add_parser("limitation", help="時効の管理")
+    lsub = lim.add_subparsers(dest="limitation_command", parser_class=Parser, required=True)
+    ld = lsub.add_parser("due", help="完成が近い関係人")
+    ld.add_argument(
+        "--within", type=int, default=None, help="日数 (既定 policy.limitation_alert_days)"
+    )
+    ld.add_argument("--as-of", dest="due_as_of")
+    ld.add_argument("--json", action="store_true")
+
+    a = sub.add_parser("audit", help="監査証跡")
+    asub = a.add_subparsers(dest="audit_command", parser_class=Parser, required=True)
+    asub.add_parser("verify", help="ハッシュ連鎖を検証する")
+
+    b = sub.add_parser("backup", help="オンラインバックアップ（書き込み中でも可）")
+    b.add_argument("dest")
+    r = sub.add_parser("restore", help="バックアップを新しいファイルに復元する")
+    r.add_argument("src")
+    r.add_argument("--to", required=True, help="復元先（存在しないファイル）")
+
+    rb = sub.add_parser("rebuild", help="保存された投影（充当・時効）を再計算する")
+    rb.add_argument("--check", action="store_true", help="差分を数えるだけで書き換えない")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return _dispatch(parser, args)
+    except CliError as exc:
+        print(f"kyusho: {exc}", file=sys.stderr)
+        return exc.code
+    except InputError as exc:
+        print(f"kyusho: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KyushoError as exc:
+        print(f"kyusho: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `kyusho ... | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _config(args: argparse.Namespace):
+    from kyusho.config import load_config
+
+    return load_config(args.config)
+
+
+def _db_path(args: argparse.Namespace, config) -> Path:
+    return Path(args.db).expanduser() if args.db else config.db_path
+
+
+def _session(args: argparse.Namespace):
+    from kyusho.services.session import open_session
+
+    config = _config(args)
+    return open_session(config, _db_path(args, config))
+
+
+def _dispatch(parser: Parser, args: argparse.Namespace) -> int:
+    cmd = args.command
+    if cmd is None:
+        config = _config(args)
+        return _run_tui(config, _db_path(args, config), as_of=_as_of(args.as_of))
+    if cmd == "demo":
+        return _demo(args)
+    if cmd == "init":
+        from kyusho.identity import os_login
+        from kyusho.services.staff import init_database
+
+        config = _config(args)
+        path = _db_path(args, config)
+        init_database(path, os_login(), args.name)
+        print(f"{path} を作成しました。{os_login()} を admin として登録しました。")
+        return EXIT_OK
+    if cmd == "staff":
+        from kyusho.services import staff
+
+        session = _session(args)
+        if args.staff_command == "add":
+            row = staff.add_staff(session, args.login, args.name, args.role)
+            print(f"{row.login}（{row.name}、{row.role}）を登録しました。")
+            return EXIT_OK
+        rows = staff.list_staff(session)
+        if args.json:
+            print(json.dumps([staff.staff_dict(r) for r in rows], ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                print(f"{r.login}\t{r.name}\t{r.role}\t{'有効' if r.active else '無効'}")
+        return EXIT_OK
+    if cmd == "import":
+        return _import(args)
+    if cmd == "claim":
+        from kyusho.services.claims import claim_json, claim_view
+
+        session = _session(args)
+        view = claim_view(
+            session, args.claim_no, _as_of(args.claim_as_of) or session.today(), history=False
+        )
+        data = claim_json(view)
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            _print_claim(data)
+        return EXIT_OK
+    if cmd == "limitation":
+        from kyusho.services.worklist import limitation_due
+
+        session = _session(args)
+        within = (
+            args.within if args.within is not None else session.config.policy.limitation_alert_days
+        )
+        if within < 0:
+            raise CliError("--within: 0以上の日数を指定してください")
+        rows = limitation_due(
+            session, within=within, as_of=_as_of(args.due_as_of) or session.today()
+        )
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                print(
+                    f"{r['completes_on']}\t残{r['days_left']}日\t{r['claim_no']}\t{r['obligor_id']}\t{r['name']}\t{r['state']}"
+                )
+        return EXIT_OK
+    if cmd == "audit":
+        from models.audit import verify
+
+        _session(args)
+        result = verify()
+        if result.ok:
+            print(f"監査証跡は正常です（{result.checked} 件）。")
+            return EXIT_OK
+        print(
+            f"監査証跡に異常があります: {result.problem}（イベント {result.bad_seq}）",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
+    if cmd == "backup":
+        from kyusho.services.maintenance import backup
+
+        session = _session(args)
+        dest = backup(session, Path(args.dest))
+        print(f"{dest} にバックアップしました。")
+        return EXIT_OK
+    if cmd == "restore":
+        from kyusho.services.maintenance import restore
+
+        dest = restore(Path(args.src), Path(args.to))
+        print(f"{dest} に復元しました。`kyusho --db {dest} audit verify` で確認してください。")
+        return EXIT_OK
+    if cmd == "rebuild":
+        from kyusho.services.maintenance import rebuild
+
+        session = _session(args)
+        result = rebuild(session, write=not args.check, progress=_progress_printer())
+        print(
+            f"再計算: 求償権 {result.claims} 件、変更 {result.changed} 件（充当 {result.ledger_changes}、時効 {result.clock_changes}）"
+        )
+        return EXIT_OK if (result.changed == 0 or not args.check) else EXIT_FAIL
+    parser.print_help()
+    return EXIT_INPUT
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stage: str, done: int, total: int) -> None:
+        print(f"\r{stage} {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kyusho.services.imports import ImportFailed, import_file
+
+    session = _session(args)
+    try:
+        report = import_file(
+            session, args.kind, Path(args.file), dry_run=args.dry_run, progress=_progress_printer()
+        )
+    except ImportFailed as exc:
+        for e in exc.errors:
+            print(f"{args.file}:{e.line}: {e.column}: {e.reason}", file=sys.stderr)
+        print(f"kyusho: {exc}（何も保存していません）", file=sys.stderr)
+        return EXIT_INPUT
+    verb = "検査しました（保存していません）" if report.dry_run else "取り込みました"
+    print(
+        f"{args.kind}: {report.rows} 行を{verb}。追加 {report.added} 件、登録済みのため省略 {report.skipped} 件。"
+    )
+    return EXIT_OK
+
+
+def _print_claim(data: dict) -> None:
+    from kyusho.money import format_yen
+
+    b = data["balance"]
+    print(
+        f"{data['claim_no']}  状態 {data['status']}  代位弁済日 {data['subrogation_date']}  時点 {data['as_of']}"
+    )
+    print(
+        f"残高 元金 {format_yen(b['principal'])} 損害金 {format_yen(b['damages'])} 費用 {format_yen(b['costs'])} 合計 {format_yen(b['total'])}"
+    )
+    for o in data["obligors"]:
+        lim = o["limitation"]
+        clock = f"{lim['completes_on'] or '—'} ({lim['state']})" if lim else "—"
+        print(f"  {o['id']} {o['role']} {o['name']}  時効 {clock}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from kyusho.demo import build_demo
+    from kyusho.identity import os_login
+
+    if args.claims < 1 or args.claims > 50_000:
+        raise CliError("--claims: 1〜50000 の件数を指定してください")
+    if args.db:
+        path = Path(args.db).expanduser()
+        if path.exists():
+            raise CliError(f"--db: {path} はすでにあります。デモは新しいファイルに作ります")
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="kyusho-demo-"))
+        os.chmod(folder, 0o770)
+        path = folder / "demo.db"
+    print(f"デモ用データベースを作成しています: {path}", file=sys.stderr)
+    build_demo(path, claims=args.claims, seed=args.seed, admin_login=os_login())
+    if args.no_tui:
+        print(path)
+        return EXIT_OK
+    from kyusho.config import Config
+
+    return _run_tui(Config(db_path=path), path, as_of=_as_of(args.as_of))
+
+
+def _run_tui(config, db_path: Path, as_of: date | None = None) -> int:
+    from kyusho.services.session import open_session
+
+    session = open_session(config, db_path)
+    if as_of is not None:
+        session.view_as_of = as_of
+    from kyusho.app import KyushoApp  # the only place Textual is imported
+
+    KyushoApp(session).run()
+    return EXIT_OK

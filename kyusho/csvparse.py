@@ -1,0 +1,562 @@
+"""The pure first stage of CSV import (SPEC 5.4): bytes → typed rows, or every error.
+
+No database here: the import service takes ``ParseResult.rows`` only when ``errors`` is empty
+(an import is all or nothing), and shows ``errors`` as the report of every bad row. Checks
+that need stored data (does the claim exist, is the staff login registered, duplicates of
+what is already imported) belong to the service.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from kyusho.dates import parse_date, parse_datetime
+from kyusho.errors import InputError
+from kyusho.money import parse_amount, parse_percent, parse_rate
+from kyusho.text import is_kana, narrow, normalize_kana
+from kyusho.vocab import (
+    ALLOCATION_ORDERS,
+    CONTACT_CHANNELS,
+    EVENT_KIND_ALIASES,
+    EVENT_KINDS,
+    OBLIGOR_KINDS,
+    OBLIGOR_STATES,
+    RECEIPT_METHODS,
+    ROLES,
+    code_for,
+)
+
+FILE_FIELD = "ファイル"
+CLAIM_NO_MAX = 20
+KIND_LABELS = {
+    "claims": "求償権",
+    "obligors": "関係人",
+    "receipts": "入金",
+    "events": "時効事由",
+    "contacts": "交渉記録",
+}
+KINDS = tuple(KIND_LABELS)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """One column of an import file: its Japanese name, English alias and whether required."""
+
+    name: str
+    alias: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    """A good data row: ``line`` is its first physical line in the file (header is line 1)."""
+
+    line: int
+    values: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad cell (or header, or row): ``column`` is the header as written in the file, the
+    Japanese name when the column is missing, or "" when the whole row is at fault."""
+
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ParseResult:
+    kind: str
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """Text of an import file: UTF-8 (with or without BOM), else CP932 (Excel's Shift_JIS)."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(
+                FILE_FIELD, "UTF-8として読めない文字があります。UTF-8で保存し直してください"
+            ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError:
+        raise InputError(
+            FILE_FIELD,
+            "文字コードを判別できません。UTF-8またはShift_JIS（CP932）で保存してください",
+        ) from None
+
+
+# --- cell parsers -------------------------------------------------------------------------
+# Each takes the stripped, non-blank cell, the column's Japanese name and the context, and
+# returns the value or raises InputError with a message for the user.
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    default_damages_rate: Decimal
+    municipalities: frozenset[str]
+
+
+Parser = Callable[[str, str, _Context], object]
+
+_LOGIN = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}")
+_SMALL_INT = re.compile(r"[0-9]{1,6}")
+_MUNICIPALITY_SEPARATORS = re.compile(r"[・､、･]")
+_BOOLS = {"1": True, "0": False, "はい": True, "いいえ": False, "true": True, "false": False}
+
+
+def _reject_controls(s: str, f: str, *, multiline: bool = False) -> str:
+    allowed = "\n\t" if multiline else ""
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in s):
+        where = "制御文字" if multiline else "改行や制御文字"
+        raise InputError(f, f"{f}に{where}は使えません")
+    return s
+
+
+def _text(s: str, f: str, ctx: _Context) -> str:
+    return _reject_controls(s, f)
+
+
+def _long_text(s: str, f: str, ctx: _Context) -> str:
+    return _reject_controls(s.replace("\r\n", "\n").replace("\r", "\n"), f, multiline=True)
+
+
+def _claim_no(s: str, f: str, ctx: _Context) -> str:
+    s = unicodedata.normalize("NFKC", s).strip()
+    if not s or len(s.split()) != 1:
+        raise InputError(f, f"{f}に空白は使えません（例: R6-000123）")
+    _reject_controls(s, f)
+    if len(s) > CLAIM_NO_MAX:
+        raise InputError(f, f"{f}は{CLAIM_NO_MAX}文字以内で入力してください（例: R6-000123）")
+    return s
+
+
+def _login(s: str, f: str, ctx: _Context) -> str:
+    s = narrow(s).strip()
+    if _LOGIN.fullmatch(s) is None:
+        raise InputError(f, f"{f}はOSのログイン名（半角英数字）で入力してください（例: tanaka）")
+    return s
+
+
+def _positive_int(s: str, f: str, ctx: _Context) -> int:
+    s = narrow(s).strip()
+    if _SMALL_INT.fullmatch(s) is None or int(s) < 1:
+        raise InputError(f, f"{f}は1以上の整数で入力してください（例: 1）")
+    return int(s)
+
+
+def _date(s: str, f: str, ctx: _Context) -> date:
+    return parse_date(s, f)
+
+
+def _amount(s: str, f: str, ctx: _Context) -> int:
+    return parse_amount(s, f)
+
+
+def _amount_or_zero(s: str, f: str, ctx: _Context) -> int:
+    return parse_amount(s, f, allow_zero=True)
+
+
+def _rate(s: str, f: str, ctx: _Context) -> Decimal:
+    return parse_rate(s, f)
+
+
+def _cover_ratio(s: str, f: str, ctx: _Context) -> Decimal:
+    return parse_percent(s, f, maximum=Decimal(100), example="80")
+
+
+def _vocab(vocab: Mapping[str, str], aliases: Mapping[str, str] | None = None) -> Parser:
+    labels = "、".join(vocab.values())
+
+    def parse(s: str, f: str, ctx: _Context) -> str:
+        s = narrow(s).strip()
+        code = code_for(vocab, s, aliases) or code_for(vocab, s.lower(), aliases)
+        if code is None:
+            raise InputError(f, f"{f}は{labels}のいずれかで入力してください")
+        return code
+
+    return parse
+
+
+def _bool(s: str, f: str, ctx: _Context) -> bool:
+    value = _BOOLS.get(narrow(s).strip().lower())
+    if value is None:
+        raise InputError(f, f"{f}は 1/0、はい/いいえ、true/false のいずれかで入力してください")
+    return value
+
+
+def _kana(s: str, f: str, ctx: _Context) -> str:
+    if not is_kana(s):
+        raise InputError(f, f"{f}はカタカナ（またはひらがな）で入力してください")
+    return normalize_kana(s)
+
+
+def _municipalities(s: str, f: str, ctx: _Context) -> list[str]:
+    names = [unicodedata.normalize("NFKC", p).strip() for p in _MUNICIPALITY_SEPARATORS.split(s)]
+    if any(not n for n in names):
+        raise InputError(
+            f, f"{f}の団体名が空です。団体名は・で区切ってください（例: 東京都・横浜市）"
+        )
+    unknown = [n for n in names if n not in ctx.municipalities]
+    if unknown:
+        shown = "、".join(f"「{n}」" for n in unknown)
+        raise InputError(f, f"{f}の{shown}は損失補償団体の一覧にありません")
+    return list(dict.fromkeys(names))
+
+
+def _no_default(ctx: _Context) -> object:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    spec: ColumnSpec
+    parse: Parser
+    default: Callable[[_Context], object] = _no_default
+    blank_ok: bool = False  # a required column whose cell may be empty ("" is stored)
+
+
+def _f(
+    name: str,
+    alias: str,
+    required: bool,
+    parse: Parser,
+    default: Callable[[_Context], object] = _no_default,
+    blank_ok: bool = False,
+) -> _Field:
+    return _Field(ColumnSpec(name, alias, required), parse, default, blank_ok)
+
+
+_CLAIM_NO = _f("求償権番号", "claim_no", True, _claim_no)
+_OBLIGOR_NO = _f("関係人番号", "obligor_no", True, _positive_int)
+_REF = _f("番号", "ref", False, _text)
+
+_FIELDS: dict[str, tuple[_Field, ...]] = {
+    "claims": (
+        _CLAIM_NO,
+        _f("代位弁済日", "subrogation_date", True, _date),
+        _f("代位弁済元金", "loan_principal", True, _amount),
+        _f("代位弁済利息", "loan_interest", True, _amount_or_zero),
+        _f("損害金率", "damages_rate", False, _rate, lambda c: c.default_damages_rate),
+        _f("充当順序", "allocation_order", False, _vocab(ALLOCATION_ORDERS), lambda c: "statutory"),
+        _f("委託契約日", "contract_date", True, _date),
+        _f("金融機関", "lender", True, _text),
+        _f("制度融資", "programme", False, _text),
+        _f("保険種類", "insurance_type", False, _text),
+        _f("てん補率", "cover_ratio", False, _cover_ratio),
+        _f("保険金", "insurance_paid", False, _amount),
+        _f("保険金受領日", "insurance_paid_on", False, _date),
+        _f("損失補償団体", "municipalities", False, _municipalities, lambda c: []),
+        _f("担当者", "staff", True, _login),
+    ),
+    "obligors": (
+        _CLAIM_NO,
+        _OBLIGOR_NO,
+        _f("区分", "role", True, _vocab(ROLES)),
+        _f("氏名", "name", True, _text),
+        _f("カナ", "kana", True, _kana),
+        _f("法人個人", "kind", True, _vocab(OBLIGOR_KINDS)),
+        _f("商人", "merchant", False, _bool),
+        _f("生年月日", "birth_date", False, _date),
+        _f("住所", "address", True, _text, blank_ok=True),
+        _f("状態", "state", False, _vocab(OBLIGOR_STATES), lambda c: "normal"),
+    ),
+    "receipts": (
+        _CLAIM_NO,
+        _f("入金日", "date", True, _date),
+        _f("金額", "amount", True, _amount),
+        _f("入金者", "payer", True, _positive_int),
+        _f("入金方法", "method", False, _vocab(RECEIPT_METHODS), lambda c: "transfer"),
+        _REF,
+    ),
+    "events": (
+        _CLAIM_NO,
+        _OBLIGOR_NO,
+        _f("事由", "kind", True, _vocab(EVENT_KINDS, EVENT_KIND_ALIASES)),
+        _f("日付", "date", True, _date),
+        _f("終了日", "until", False, _date),
+        _REF,
+    ),
+    "contacts": (
+        _CLAIM_NO,
+        _OBLIGOR_NO,
+        _f("日時", "at", True, lambda s, f, c: parse_datetime(s, f)),
+        _f("担当者", "staff", True, _login),
+        _f("方法", "channel", True, _vocab(CONTACT_CHANNELS)),
+        _f("結果", "outcome", True, _text),
+        _f("内容", "note", True, _long_text, blank_ok=True),
+        _f("約束金額", "promised_amount", False, _amount),
+        _f("約束日", "promised_on", False, _date),
+        _f("次回行動", "next_action", False, _text),
+        _f("次回日", "next_on", False, _date),
+        _REF,
+    ),
+}
+
+COLUMNS: dict[str, list[ColumnSpec]] = {
+    kind: [f.spec for f in fields] for kind, fields in _FIELDS.items()
+}
+
+
+# --- checks across the cells of one row -----------------------------------------------------
+# ``v`` holds the cells that parsed (blank optional ones as their default); a cell that failed
+# is absent, and checks involving it are skipped (its own error is already reported).
+
+Report = Callable[[str, str], None]  # (alias of the column at fault, reason)
+
+
+def _check_claim(v: dict[str, object], report: Report) -> None:
+    sub = v.get("subrogation_date")
+    contract = v.get("contract_date")
+    if isinstance(sub, date) and isinstance(contract, date) and contract > sub:
+        report("contract_date", "委託契約日は代位弁済日以前の日付にしてください")
+    keys = ("insurance_type", "cover_ratio", "insurance_paid", "insurance_paid_on")
+    if not all(k in v for k in keys):
+        return
+    kind, ratio, paid, paid_on = (v[k] for k in keys)
+    if kind is not None and ratio is None:
+        report("cover_ratio", "保険種類を入力した場合はてん補率も入力してください")
+    if kind is None and (ratio is not None or paid is not None or paid_on is not None):
+        report("insurance_type", "てん補率・保険金を入力した場合は保険種類も入力してください")
+    if paid is not None and paid_on is None:
+        report("insurance_paid_on", "保険金を入力した場合は保険金受領日も入力してください")
+    if paid is None and paid_on is not None:
+        report("insurance_paid", "保険金受領日を入力した場合は保険金も入力してください")
+    if isinstance(sub, date) and isinstance(paid_on, date) and paid_on < sub:
+        report("insurance_paid_on", "保険金受領日は代位弁済日以降の日付にしてください")
+
+
+def _check_obligor(v: dict[str, object], report: Report) -> None:
+    if v.get("kind") == "corporation" and v.get("merchant") is not None:
+        report(
+            "merchant", "商人は個人の場合だけ入力します（法人は常に商人です）。空欄にしてください"
+        )
+    no, role = v.get("obligor_no"), v.get("role")
+    if no == 1 and role is not None and role != "principal_debtor":
+        report("role", "関係人番号1は主債務者です。区分を主債務者にしてください")
+    if role == "principal_debtor" and no is not None and no != 1:
+        report("obligor_no", "主債務者の関係人番号は1にしてください")
+
+
+def _check_event(v: dict[str, object], report: Report) -> None:
+    start, until = v.get("date"), v.get("until")
+    if isinstance(start, date) and isinstance(until, date) and until <= start:
+        report("until", "終了日は日付より後の日付にしてください")
+
+
+def _check_contact(v: dict[str, object], report: Report) -> None:
+    if "promised_amount" in v and "promised_on" in v:
+        amount, on = v["promised_amount"], v["promised_on"]
+        if amount is not None and on is None:
+            report("promised_on", "約束金額を入力した場合は約束日も入力してください")
+        if amount is None and on is not None:
+            report("promised_amount", "約束日を入力した場合は約束金額も入力してください")
+
+
+_ROW_CHECKS: dict[str, Callable[[dict[str, object], Report], None]] = {
+    "claims": _check_claim,
+    "obligors": _check_obligor,
+    "events": _check_event,
+    "contacts": _check_contact,
+}
+
+# Rows that must be unique within one file, by these values.
+_UNIQUE: dict[str, tuple[str, ...]] = {
+    "claims": ("claim_no",),
+    "obligors": ("claim_no", "obligor_no"),
+}
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+def _header_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+Column = tuple[str, "_Field | None"]  # (header as written, its field; None: ignored column)
+
+
+def _read_header(kind: str, cells: list[str], line: int, errors: list[RowError]) -> list[Column]:
+    """Each column's header as written and its field; header errors are appended."""
+    fields = _FIELDS[kind]
+    lookup: dict[str, _Field] = {}
+    for f in fields:
+        lookup[_header_key(f.spec.name)] = f
+        lookup[f.spec.alias.lower()] = f
+    names = "、".join(f.spec.name for f in fields)
+    seen: dict[str, str] = {}
+    columns: list[Column] = []
+    for raw in cells:
+        written = raw.strip()
+        key = _header_key(raw)
+        f = (lookup.get(key) or lookup.get(key.lower())) if key else None
+        if key and f is None:
+            reason = (
+                f"「{written}」は{KIND_LABELS[kind]}ファイルの列ではありません（使える列: {names}）"
+            )
+            errors.append(RowError(line, written, reason))
+        elif f is not None and f.spec.alias in seen:
+            reason = f"列「{written}」が重複しています（「{seen[f.spec.alias]}」と同じ列です）"
+            errors.append(RowError(line, written, reason))
+            f = None
+        elif f is not None:
+            seen[f.spec.alias] = written
+        columns.append((written, f))
+    for f in fields:
+        if f.spec.required and f.spec.alias not in seen:
+            reason = f"必須の列「{f.spec.name}」（{f.spec.alias}）がありません"
+            errors.append(RowError(line, f.spec.name, reason))
+    return columns
+
+
+def _parse_row(
+    kind: str,
+    columns: list[Column],
+    cells: list[str],
+    line: int,
+    ctx: _Context,
+    errors: list[RowError],
+) -> ParsedRow | None:
+    """The row's values, or None after appending every error found in it."""
+    n = len(columns)
+    if len(cells) < n or (len(cells) > n and any(c.strip() for c in cells[n:])):
+        reason = f"列の数が見出し行と違います（見出し {n} 列、この行 {len(cells)} 列）"
+        errors.append(RowError(line, "", reason))
+        return None
+    fields = _FIELDS[kind]
+    written_of = {f.spec.alias: w for w, f in columns if f is not None}
+    before = len(errors)
+    values: dict[str, object] = {}
+    for i, ((written, f), cell) in enumerate(zip(columns, cells, strict=False), start=1):
+        s = cell.strip()
+        if f is None:
+            if not written and s:
+                errors.append(RowError(line, f"{i}列目", "列名のない列に値があります"))
+            continue
+        name = f.spec.name
+        if not s:
+            if f.blank_ok:
+                values[f.spec.alias] = ""
+            elif f.spec.required:
+                errors.append(RowError(line, written, f"{name}を入力してください"))
+            else:
+                values[f.spec.alias] = f.default(ctx)
+            continue
+        try:
+            values[f.spec.alias] = f.parse(s, name, ctx)
+        except InputError as err:
+            errors.append(RowError(line, written, err.message))
+    for f in fields:
+        if f.spec.alias not in written_of and not f.spec.required:
+            values[f.spec.alias] = f.default(ctx)
+
+    def report(alias: str, reason: str) -> None:
+        column = written_of.get(alias) or next(f.spec.name for f in fields if f.spec.alias == alias)
+        errors.append(RowError(line, column, reason))
+
+    check = _ROW_CHECKS.get(kind)
+    if check is not None:
+        check(values, report)
+    if len(errors) > before:
+        return None
+    return ParsedRow(line, {f.spec.alias: values.get(f.spec.alias) for f in fields})
+
+
+def _csv_reason(err: csv.Error) -> str:
+    text = str(err)
+    if "end of data" in text:
+        what = '引用符（"）で始まるセルが閉じられないままファイルが終わっています'
+    elif "expected after" in text:
+        what = '引用符（"）で囲んだセルの後に区切りのカンマ以外の文字があります'
+    elif "field limit" in text:
+        what = "長すぎるセルがあります（引用符の閉じ忘れの可能性があります）"
+    else:
+        what = "CSVとして読めない行があります"
+    return f"CSVの形式が正しくありません: {what}。この行以降は読めませんでした"
+
+
+def parse_csv(
+    kind: str,
+    data: bytes,
+    *,
+    default_damages_rate: Decimal,
+    municipalities: Collection[str],
+) -> ParseResult:
+    """Every row of an import file of ``kind`` parsed, or every error found in it.
+
+    ``rows`` holds only rows without errors, and is empty when the header is wrong; the
+    caller imports nothing unless ``errors`` is empty.
+    """
+    if kind not in _FIELDS:
+        raise InputError("種類", f"種類は {'、'.join(KINDS)} のいずれかを指定してください")
+    result = ParseResult(kind)
+    errors = result.errors
+    try:
+        text = decode(data)
+    except InputError as err:
+        errors.append(RowError(1, "", err.message))
+        return result
+    ctx = _Context(default_damages_rate, frozenset(municipalities))
+    unique = _UNIQUE.get(kind)
+    first_line_of: dict[tuple[object, ...], int] = {}
+    columns: list[Column] | None = None
+    header_ok = False
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    end = 0  # physical lines read so far: a quoted cell may span lines
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            errors.append(RowError(end + 1, "", _csv_reason(err)))
+            break
+        line, end = end + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if columns is None:
+            columns = _read_header(kind, cells, line, errors)
+            header_ok = not errors
+            continue
+        row = _parse_row(kind, columns, cells, line, ctx, errors)
+        if row is None:
+            continue
+        if unique is not None:
+            key = tuple(row.values[k] for k in unique)
+            if key in first_line_of:
+                label = "・".join(f.spec.name for f in _FIELDS[kind] if f.spec.alias in unique)
+                column = next((w for w, f in columns if f and f.spec.alias == unique[-1]), "")
+                reason = f"{first_line_of[key]}行目と同じ{label}です"
+                errors.append(RowError(line, column, reason))
+                continue
+            first_line_of[key] = line
+        result.rows.append(row)
+    if columns is None and not errors:
+        errors.append(RowError(1, "", "見出し行がありません。1行目に列名を書いてください"))
+    if not header_ok:
+        result.rows.clear()
+    return result

@@ -1,0 +1,464 @@
+"""Claims: register, search and browse at 200,000 claims, the detail view, and edits.
+
+Searching never loads the table: queries are prefix range scans on indexed keys, counted and
+paged by the caller (the claim list fetches only the rows it shows).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from peewee import fn
+
+from kyusho import ledger
+from kyusho.errors import ConflictError, InputError, NotFound
+from kyusho.ledger import Balance, LedgerResult
+from kyusho.limitation import Clock
+from kyusho.services import projections
+from kyusho.services.session import Session
+from kyusho.text import kana_key, name_key
+from kyusho.vocab import ALLOCATION_ORDERS, CLAIM_STATUSES
+from models import audit
+from models.db import write_transaction
+from models.schema import (
+    AuditEvent,
+    Claim,
+    ClaimMunicipality,
+    Contact,
+    Decision,
+    LedgerEntry,
+    LimitationEvent,
+    Obligor,
+    Plan,
+    Staff,
+)
+
+SORTS = {
+    "claim_no": "求償権番号",
+    "subrogation_date": "代位弁済日（新しい順）",
+    "debtor_kana": "主債務者カナ",
+    "principal": "元金残高（多い順）",
+}
+
+HIGH = "\U0010ffff"
+
+
+@dataclass(frozen=True)
+class ClaimQuery:
+    text: str = ""
+    status: str | None = None
+    staff: str | None = None  # login
+    municipality: str | None = None
+    sort: str = "claim_no"
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    id: int
+    claim_no: str
+    debtor_name: str
+    debtor_kana: str
+    status: str
+    subrogation_date: date
+    principal_outstanding: int
+    staff: str
+
+
+def _prefix(column: Any, value: str) -> Any:
+    return (column >= value) & (column < value + HIGH)
+
+
+def claim_no_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().upper()
+
+
+def _where(query: ClaimQuery) -> list[Any]:
+    conds: list[Any] = []
+    text = query.text.strip()
+    if text:
+        alts = [_prefix(Claim.claim_no, claim_no_key(text))]
+        nk, kk = name_key(text), kana_key(text)
+        sub = []
+        if nk:
+            sub.append(_prefix(Obligor.name_key, nk))
+        if kk:
+            sub.append(_prefix(Obligor.kana_key, kk))
+        if sub:
+            cond = sub[0]
+            for s in sub[1:]:
+                cond = cond | s
+            alts.append(Claim.id.in_(Obligor.select(Obligor.claim).where(cond)))
+        ors = alts[0]
+        for a in alts[1:]:
+            ors = ors | a
+        conds.append(ors)
+    if query.status:
+        if query.status not in CLAIM_STATUSES:
+            raise InputError("状態", f"{' / '.join(CLAIM_STATUSES)} のいずれかを指定してください")
+        conds.append(Claim.status == query.status)
+    if query.staff:
+        conds.append(Claim.staff == Staff.select(Staff.id).where(Staff.login == query.staff))
+    if query.municipality:
+        conds.append(
+            Claim.id.in_(
+                ClaimMunicipality.select(ClaimMunicipality.claim).where(
+                    ClaimMunicipality.name == query.municipality
+                )
+            )
+        )
+    return conds
+
+
+def _order(sort: str) -> list[Any]:
+    if sort not in SORTS:
+        raise InputError("並び順", f"{' / '.join(SORTS)} のいずれかを指定してください")
+    return {
+        "claim_no": [Claim.claim_no],
+        "subrogation_date": [Claim.subrogation_date.desc(), Claim.id.desc()],
+        "debtor_kana": [Claim.debtor_kana, Claim.id],
+        "principal": [Claim.principal_outstanding.desc(), Claim.id],
+    }[sort]
+
+
+def _filtered(query: ClaimQuery, *fields: Any):
+    q = Claim.select(*fields)
+    conds = _where(query)
+    if conds:
+        cond = conds[0]
+        for c in conds[1:]:
+            cond = cond & c
+        q = q.where(cond)
+    return q
+
+
+def count_claims(query: ClaimQuery) -> int:
+    return _filtered(query, fn.COUNT(Claim.id)).scalar() or 0
+
+
+def search_claims(query: ClaimQuery, offset: int = 0, limit: int = 100) -> list[ClaimRow]:
+    q = (
+        _filtered(
+            query,
+            Claim.id,
+            Claim.claim_no,
+            Claim.debtor_name,
+            Claim.debtor_kana,
+            Claim.status,
+            Claim.subrogation_date,
+            Claim.principal_outstanding,
+            Staff.login,
+        )
+        .join(Staff, on=(Claim.staff == Staff.id), join_type="LEFT OUTER")
+        .order_by(*_order(query.sort))
+        .offset(offset)
+        .limit(limit)
+        .tuples()
+    )
+    return [ClaimRow(*(row[:7]), staff=row[7] or "") for row in q]
+
+
+def find_claim(claim_no: str) -> Claim:
+    claim = Claim.get_or_none(Claim.claim_no == claim_no_key(claim_no))
+    if claim is None:
+        raise NotFound(f"求償権番号 {claim_no} は見つかりません")
+    return claim
+
+
+# --------------------------------------------------------------------------- detail
+
+
+@dataclass
+class ObligorView:
+    row: Obligor
+    clock: Clock | None
+
+
+@dataclass
+class ClaimView:
+    claim: Claim
+    as_of: date
+    staff_login: str
+    municipalities: list[str]
+    obligors: list[ObligorView]
+    ledger: LedgerResult
+    entries: list[LedgerEntry]
+    plans: list[Plan]
+    events: list[LimitationEvent]
+    contacts: list[Contact]
+    decisions: list[Decision]
+    history: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def balance(self) -> Balance:
+        return self.ledger.balance
+
+    def obligor_no_of(self, obligor_id: int | None) -> int | None:
+        for ov in self.obligors:
+            if ov.row.id == obligor_id:
+                return ov.row.obligor_no
+        return None
+
+
+def claim_view(
+    session: Session, claim_no: str, as_of: date | None = None, *, history: bool = True
+) -> ClaimView:
+    """Everything about one claim as it stood at the end of ``as_of`` (default today)."""
+    as_of = as_of or session.today()
+    claim = find_claim(claim_no)
+    obligors = list(Obligor.select().where(Obligor.claim == claim.id).order_by(Obligor.obligor_no))
+    entries = projections.entries_of(claim.id)
+    visible_entries = [e for e in entries if e.date <= as_of]
+    events = list(
+        LimitationEvent.select()
+        .where(LimitationEvent.claim == claim.id)
+        .order_by(LimitationEvent.date, LimitationEvent.id)
+    )
+    result = ledger.compute(
+        projections.terms_of(claim),
+        [projections.as_engine_entry(e) for e in visible_entries],
+        max(as_of, claim.subrogation_date),
+    )
+    clocks = projections.clocks_for(
+        claim,
+        obligors,
+        as_of,
+        entries=[e for e in visible_entries if e.kind == "receipt"],
+        events=[e for e in events if e.date <= as_of],
+    )
+    staff_login = claim.staff.login if claim.staff_id else ""
+    munis = [
+        m.name
+        for m in ClaimMunicipality.select()
+        .where(ClaimMunicipality.claim == claim.id)
+        .order_by(ClaimMunicipality.id)
+    ]
+    view = ClaimView(
+        claim=claim,
+        as_of=as_of,
+        staff_login=staff_login,
+        municipalities=munis,
+        obligors=[ObligorView(o, clocks.get(o.obligor_no)) for o in obligors],
+        ledger=result,
+        entries=visible_entries,
+        plans=list(Plan.select().where(Plan.claim == claim.id).order_by(Plan.id)),
+        events=[e for e in events if e.date <= as_of],
+        contacts=list(
+            Contact.select().where(Contact.claim == claim.id).order_by(Contact.at.desc())
+        ),
+        decisions=list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)),
+    )
+    if history:
+        ids = [str(claim.id)]
+        view.history = list(
+            AuditEvent.select()
+            .where((AuditEvent.entity == "claim") & (AuditEvent.entity_id.in_(ids)))
+            .order_by(AuditEvent.seq.desc())
+            .limit(200)
+        )
+    return view
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def claim_json(view: ClaimView) -> dict[str, Any]:
+    """The JSON of `kyusho claim show --json` (SPEC 5.2)."""
+    c = view.claim
+    bal = view.balance
+    obligors = []
+    for ov in view.obligors:
+        o, clock = ov.row, ov.clock
+        obligors.append(
+            {
+                "id": o.obligor_no,
+                "role": o.role,
+                "name": o.name,
+                "kana": o.kana,
+                "kind": o.kind,
+                "state": o.state,
+                "liable": bool(o.liable),
+                "limitation": None
+                if clock is None
+                else {
+                    "own_completes_on": _iso(clock.own_completes_on),
+                    "completes_on": _iso(clock.completes_on),
+                    "state": clock.state,
+                    "basis": clock.basis,
+                    "basis_date": _iso(clock.basis_date),
+                    "period_years": clock.period_years,
+                    "via_principal": clock.via_principal,
+                },
+            }
+        )
+    receipts = []
+    costs = []
+    for e in view.entries:
+        if e.kind == "receipt":
+            alloc = view.ledger.allocations.get(e.id)
+            receipts.append(
+                {
+                    "date": e.date.isoformat(),
+                    "amount": e.amount,
+                    "payer": view.obligor_no_of(e.payer_id),
+                    "method": e.method,
+                    "cancelled": bool(e.cancelled),
+                    "post_write_off": bool(e.post_write_off),
+                    "allocated": None
+                    if alloc is None
+                    else {
+                        "costs": alloc.costs,
+                        "damages": alloc.damages,
+                        "principal": alloc.principal,
+                    },
+                }
+            )
+        else:
+            costs.append(
+                {
+                    "date": e.date.isoformat(),
+                    "kind": e.kind,
+                    "amount": e.amount,
+                    "cancelled": bool(e.cancelled),
+                }
+            )
+    return {
+        "claim_no": c.claim_no,
+        "status": c.status,
+        "subrogation_date": c.subrogation_date.isoformat(),
+        "subrogated": {
+            "loan_principal": c.loan_principal,
+            "loan_interest": c.loan_interest,
+            "principal": c.loan_principal + c.loan_interest,
+        },
+        "damages_rate": str(Decimal(c.damages_rate)),
+        "allocation_order": c.allocation_order,
+        "contract_date": c.contract_date.isoformat(),
+        "lender": c.lender,
+        "programme": c.programme,
+        "municipalities": view.municipalities,
+        "staff": view.staff_login or None,
+        "as_of": view.as_of.isoformat(),
+        "balance": {
+            "principal": bal.principal,
+            "damages": bal.damages,
+            "costs": bal.costs,
+            "total": bal.total,
+        },
+        "obligors": obligors,
+        "receipts": receipts,
+        "other_entries": costs,
+    }
+
+
+# --------------------------------------------------------------------------- edits
+
+EDITABLE = {
+    "allocation_order": "充当順序",
+    "damages_rate": "損害金率",
+    "lender": "金融機関",
+    "programme": "制度融資",
+    "servicer": "サービサー委託",
+    "note": "メモ",
+    "staff": "担当者",
+}
+
+
+def claim_snapshot(c: Claim) -> dict[str, Any]:
+    return {
+        "claim_no": c.claim_no,
+        "status": c.status,
+        "allocation_order": c.allocation_order,
+        "damages_rate": c.damages_rate,
+        "lender": c.lender,
+        "programme": c.programme,
+        "servicer": c.servicer,
+        "note": c.note,
+        "staff": c.staff.login if c.staff_id else None,
+        "version": c.version,
+    }
+
+
+def update_claim(
+    session: Session,
+    claim_no: str,
+    expected_version: int,
+    changes: dict[str, Any],
+    reason: str = "",
+) -> Claim:
+    """Edit a claim's own fields with optimistic concurrency.
+
+    ``expected_version`` is the version the user opened; if someone changed the claim since,
+    ConflictError says who and when and nothing is written. Changing the allocation order
+    re-allocates every receipt (SPEC 4.4).
+    """
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InputError(", ".join(sorted(unknown)), "この項目は編集できません")
+    if "allocation_order" in changes and changes["allocation_order"] not in ALLOCATION_ORDERS:
+        raise InputError(
+            "充当順序", "法定（statutory）または元金（principal_first）を指定してください"
+        )
+    if ("allocation_order" in changes or "damages_rate" in changes) and not reason.strip():
+        raise InputError("理由", "充当順序・損害金率の変更には理由が必要です")
+    with write_transaction(session.db):
+        claim = find_claim(claim_no)
+        if claim.version != expected_version:
+            raise ConflictError(
+                f"求償権 {claim.claim_no} は {claim.updated_by} が {claim.updated_at:%Y-%m-%d %H:%M} に変更しています。"
+                "読み込み直してから編集してください。",
+                changed_by=claim.updated_by,
+                changed_at=str(claim.updated_at),
+            )
+        before = claim_snapshot(claim)
+        for key, value in changes.items():
+            if key == "staff":
+                staff = Staff.get_or_none((Staff.login == value) & (Staff.active == True))  # noqa: E712
+                if staff is None:
+                    raise InputError("担当者", f"{value} は登録された担当者ではありません")
+                claim.staff = staff
+            elif key == "damages_rate":
+                from kyusho.money import parse_rate
+
+                claim.damages_rate = str(parse_rate(str(value)))
+            else:
+                setattr(claim, key, value)
+        claim.version += 1
+        claim.updated_at = session.now()
+        claim.updated_by = session.login
+        claim.save()
+        if "allocation_order" in changes or "damages_rate" in changes:
+            projections.recompute_ledger(claim)
+        audit.record(
+            session.login,
+            "claim.update",
+            "claim",
+            claim.id,
+            before=before,
+            after=claim_snapshot(claim),
+            reason=reason or None,
+        )
+        return claim
+
+
+def history_text(event: AuditEvent) -> str:
+    """One line for the history tab."""
+    after = json.loads(event.after) if event.after else {}
+    detail = ", ".join(f"{k}={v}" for k, v in list(after.items())[:4])
+    return f"{event.at[:16].replace('T', ' ')} {event.login} {event.action} {detail}"
+
+
+def touch_claim(claim: Claim, session: Session) -> None:
+    """Record that the claim changed (for the list's live refresh and conflict checks)."""
+    Claim.update(updated_at=session.now(), updated_by=session.login).where(
+        Claim.id == claim.id
+    ).execute()
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat()

@@ -1,0 +1,220 @@
+"""Posting to the ledger: receipts, costs, cancellations, with the live preview (SPEC 4.3–4.4).
+
+One IMMEDIATE transaction per post: insert the fact, recompute the claim's allocations and
+clocks from all its entries (a back-dated receipt re-allocates every later one), append the
+audit event. If the engine refuses (overpayment), the transaction rolls back and nothing is
+stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kyusho import ledger
+from kyusho.errors import InputError, NotFound
+from kyusho.ledger import Allocation, Balance
+from kyusho.services import projections
+from kyusho.services.claims import find_claim
+from kyusho.services.session import Session
+from kyusho.vocab import RECEIPT_METHODS
+from models import audit
+from models.db import write_transaction
+from models.schema import Claim, LedgerEntry, Obligor
+
+CLOSED = {"waived", "paid"}
+
+
+def entry_dict(e: LedgerEntry) -> dict[str, Any]:
+    return {
+        "entry_id": e.id,
+        "kind": e.kind,
+        "date": e.date,
+        "amount": e.amount,
+        "payer_obligor_id": e.payer_id,
+        "method": e.method,
+        "cost_kind": e.cost_kind,
+        "ref": e.ref,
+        "post_write_off": e.post_write_off,
+        "cancelled": e.cancelled,
+        "alloc": [e.alloc_costs, e.alloc_damages, e.alloc_principal],
+    }
+
+
+def _check_date(session: Session, claim: Claim, on: date, field: str) -> None:
+    if on < claim.subrogation_date:
+        raise InputError(
+            field, f"代位弁済日（{claim.subrogation_date.isoformat()}）より前の日付は入力できません"
+        )
+    if on > session.today():
+        raise InputError(field, "未来の日付は入力できません")
+
+
+def _payer(claim: Claim, obligor_no: int) -> Obligor:
+    payer = Obligor.get_or_none((Obligor.claim == claim.id) & (Obligor.obligor_no == obligor_no))
+    if payer is None:
+        raise InputError("入金者", f"関係人番号 {obligor_no} はこの求償権にありません")
+    return payer
+
+
+@dataclass(frozen=True)
+class Preview:
+    allocation: Allocation
+    balance_after: Balance
+    maximum: int
+
+
+def preview_receipt(session: Session, claim_no: str, on: date, amount: int) -> Preview:
+    """What a receipt would do, without storing anything (the entry screen's live preview)."""
+    claim = find_claim(claim_no)
+    _check_date(session, claim, on, "入金日")
+    rows = projections.entries_of(claim.id)
+    terms = projections.terms_of(claim)
+    engine = [projections.as_engine_entry(r) for r in rows]
+    maximum = ledger.max_receipt(terms, engine, on)
+    alloc = ledger.preview_receipt(terms, engine, on, amount)
+    trial = [*engine, ledger.Entry(seq=10**12, date=on, kind="receipt", amount=amount)]
+    last = max([on, *[e.date for e in engine if not e.cancelled]])
+    result = ledger.compute(terms, trial, last)
+    return Preview(allocation=alloc, balance_after=result.balance, maximum=maximum)
+
+
+def post_receipt(
+    session: Session,
+    claim_no: str,
+    on: date,
+    amount: int,
+    payer_no: int,
+    method: str = "transfer",
+    *,
+    ref: str | None = None,
+    servicer: bool = False,
+    note: str = "",
+) -> LedgerEntry:
+    if amount <= 0:
+        raise InputError("金額", "1円以上の金額を入力してください")
+    if method not in RECEIPT_METHODS:
+        raise InputError(
+            "入金方法", f"{' / '.join(RECEIPT_METHODS.values())} のいずれかを選んでください"
+        )
+    with write_transaction(session.db):
+        claim = find_claim(claim_no)
+        if claim.status in CLOSED:
+            raise InputError("求償権", f"状態が「{claim.status}」の求償権には入金を記録できません")
+        _check_date(session, claim, on, "入金日")
+        payer = _payer(claim, payer_no)
+        entry = LedgerEntry.create(
+            claim=claim,
+            kind="receipt",
+            date=on,
+            amount=amount,
+            payer=payer,
+            method=method,
+            servicer=servicer,
+            ref=ref,
+            note=note,
+            post_write_off=claim.status == "written_off"
+            and claim.written_off_on is not None
+            and on > claim.written_off_on,
+            created_by=session.login,
+            created_at=session.now(),
+        )
+        projections.recompute_ledger(claim)
+        projections.recompute_clocks(claim)
+        entry = LedgerEntry.get_by_id(entry.id)
+        audit.record(session.login, "receipt.post", "claim", claim.id, after=entry_dict(entry))
+        return entry
+
+
+def post_cost(
+    session: Session, claim_no: str, on: date, amount: int, cost_kind: str, note: str = ""
+) -> LedgerEntry:
+    if amount <= 0:
+        raise InputError("金額", "1円以上の金額を入力してください")
+    if not cost_kind.strip():
+        raise InputError("費用の種類", "費用の種類を入力してください（例: 訴訟費用）")
+    with write_transaction(session.db):
+        claim = find_claim(claim_no)
+        if claim.status in CLOSED:
+            raise InputError("求償権", f"状態が「{claim.status}」の求償権には費用を記録できません")
+        _check_date(session, claim, on, "日付")
+        entry = LedgerEntry.create(
+            claim=claim,
+            kind="cost",
+            date=on,
+            amount=amount,
+            cost_kind=cost_kind.strip(),
+            note=note,
+            created_by=session.login,
+            created_at=session.now(),
+        )
+        projections.recompute_ledger(claim)
+        audit.record(
+            session.login,
+            "cost.post",
+            "claim",
+            claim.id,
+            after=entry_dict(LedgerEntry.get_by_id(entry.id)),
+        )
+        return entry
+
+
+def post_damages_waiver(
+    session: Session, claim: Claim, on: date, amount: int, decision_id: int
+) -> LedgerEntry:
+    """The ledger effect of an approved 損害金減免 decision (called inside its transaction)."""
+    entry = LedgerEntry.create(
+        claim=claim,
+        kind="damages_waiver",
+        date=on,
+        amount=amount,
+        decision_id=decision_id,
+        created_by=session.login,
+        created_at=session.now(),
+    )
+    projections.recompute_ledger(claim)
+    audit.record(
+        session.login,
+        "damages_waiver.post",
+        "claim",
+        claim.id,
+        after=entry_dict(LedgerEntry.get_by_id(entry.id)),
+    )
+    return entry
+
+
+def cancel_entry(session: Session, entry_id: int, reason: str) -> LedgerEntry:
+    """取消: the entry stays, marked cancelled with the reason; everything after re-allocates."""
+    if not reason.strip():
+        raise InputError("取消理由", "取消の理由を入力してください")
+    with write_transaction(session.db):
+        entry = LedgerEntry.get_or_none(LedgerEntry.id == entry_id)
+        if entry is None:
+            raise NotFound(f"明細 {entry_id} は見つかりません")
+        if entry.cancelled:
+            raise InputError("明細", "この明細はすでに取り消されています")
+        if entry.decision_id is not None:
+            raise InputError(
+                "明細", "決裁による明細は取り消せません（新しい決裁で訂正してください）"
+            )
+        before = entry_dict(entry)
+        entry.cancelled = True
+        entry.cancel_reason = reason.strip()
+        entry.cancelled_by = session.login
+        entry.cancelled_at = session.now()
+        entry.save()
+        claim = Claim.get_by_id(entry.claim_id)
+        projections.recompute_ledger(claim)
+        if entry.kind == "receipt":
+            projections.recompute_clocks(claim)
+        audit.record(
+            session.login,
+            f"{entry.kind}.cancel",
+            "claim",
+            claim.id,
+            before=before,
+            after=entry_dict(LedgerEntry.get_by_id(entry.id)),
+            reason=reason.strip(),
+        )
+        return entry

@@ -1,0 +1,241 @@
+"""Stored projections and how they are recomputed from the facts.
+
+The facts are ledger entries and limitation events; allocations, the claim's outstanding
+amounts and each obligor's clock are projections. Every write that can change one recomputes
+it inside the same transaction, and ``kyusho rebuild`` recomputes them all: both go through
+the functions here, so rebuild and the write paths can never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from kyusho import ledger, limitation
+from kyusho.ledger import Balance, ClaimTerms, Entry
+from models.schema import Claim, LedgerEntry, LimitationEvent, Obligor
+
+FAR_FUTURE = date(9999, 12, 31)
+
+
+def terms_of(claim: Claim, *, allocation_order: str | None = None) -> ClaimTerms:
+    return ClaimTerms(
+        subrogation_date=claim.subrogation_date,
+        loan_principal=claim.loan_principal,
+        loan_interest=claim.loan_interest,
+        damages_rate=Decimal(claim.damages_rate),
+        allocation_order=allocation_order or claim.allocation_order,
+    )
+
+
+def entries_of(claim_id: int) -> list[LedgerEntry]:
+    return list(
+        LedgerEntry.select()
+        .where(LedgerEntry.claim == claim_id)
+        .order_by(LedgerEntry.date, LedgerEntry.id)
+    )
+
+
+def as_engine_entry(row: LedgerEntry) -> Entry:
+    return Entry(
+        seq=row.id, date=row.date, kind=row.kind, amount=row.amount, cancelled=row.cancelled
+    )
+
+
+def recompute_ledger(
+    claim: Claim, rows: list[LedgerEntry] | None = None, *, save: bool = True
+) -> int:
+    """Recompute allocations and the claim's outstanding amounts; returns how many rows changed.
+
+    Raises the engine's InputError (overpayment, waiver too large) when the entries are not
+    consistent, so a write that would make them so is rolled back by its transaction.
+    """
+    rows = entries_of(claim.id) if rows is None else rows
+    engine_entries = [as_engine_entry(r) for r in rows]
+    live_dates = [r.date for r in rows if not r.cancelled]
+    last = max(live_dates, default=claim.subrogation_date)
+    result = ledger.compute(terms_of(claim), engine_entries, last)
+    changed = 0
+    for row in rows:
+        alloc = result.allocations.get(row.id)
+        want = (alloc.costs, alloc.damages, alloc.principal) if alloc else (0, 0, 0)
+        have = (row.alloc_costs, row.alloc_damages, row.alloc_principal)
+        if want != have:
+            changed += 1
+            if save:
+                LedgerEntry.update(
+                    alloc_costs=want[0], alloc_damages=want[1], alloc_principal=want[2]
+                ).where(LedgerEntry.id == row.id).execute()
+    receipts = [r.date for r in rows if r.kind == "receipt" and not r.cancelled]
+    want_claim = {
+        "principal_outstanding": result.balance.principal,
+        "costs_outstanding": result.balance.costs,
+        "damages_at_last": result.balance.damages,
+        "last_entry_on": last,
+        "last_receipt_on": max(receipts) if receipts else None,
+    }
+    diff = {k: v for k, v in want_claim.items() if getattr(claim, k) != v}
+    if diff:
+        changed += 1
+        if save:
+            Claim.update(**diff).where(Claim.id == claim.id).execute()
+            for key, value in diff.items():
+                setattr(claim, key, value)
+    return changed
+
+
+def balance_from_projection(claim: Claim, as_of: date) -> Balance:
+    """Today's balance without reading the entries: valid when as_of >= the last entry date.
+
+    Damages from the last entry to ``as_of`` are one more sub-period on the (constant)
+    outstanding principal, exactly as the engine would compute it.
+    """
+    if as_of < claim.last_entry_on:
+        raise ValueError("as_of before the last entry: compute from the entries instead")
+    days = (as_of - claim.last_entry_on).days
+    rate = Fraction(Decimal(claim.damages_rate)) / 100
+    accrued = (claim.principal_outstanding * rate.numerator * days) // (rate.denominator * 365)
+    return Balance(
+        principal=claim.principal_outstanding,
+        damages=claim.damages_at_last + accrued,
+        costs=claim.costs_outstanding,
+    )
+
+
+def principal_is_merchant(claim: Claim, obligors: list[Obligor]) -> bool:
+    debtor = next((o for o in obligors if o.role == "principal_debtor"), None)
+    if debtor is None:
+        return True  # 4.6: take the reading that gives the earlier completion
+    if debtor.kind == "corporation":
+        return True
+    return debtor.merchant is not False
+
+
+def engine_inputs(
+    claim: Claim,
+    obligors: list[Obligor],
+    *,
+    entries: list[LedgerEntry] | None = None,
+    events: list[LimitationEvent] | None = None,
+) -> tuple[int, list[limitation.ObligorRef], list[limitation.Event]]:
+    """The limitation engine's inputs: regime, obligors, events (receipts as acknowledgements)."""
+    by_id = {o.id: o for o in obligors}
+    years = limitation.regime_years(claim.contract_date, principal_is_merchant(claim, obligors))
+    refs = [
+        limitation.ObligorRef(id=o.obligor_no, role=o.role, released_on=o.released_on)
+        for o in obligors
+    ]
+    if entries is None:
+        entries = list(
+            LedgerEntry.select(
+                LedgerEntry.id,
+                LedgerEntry.date,
+                LedgerEntry.payer,
+                LedgerEntry.kind,
+                LedgerEntry.cancelled,
+            ).where(
+                (LedgerEntry.claim == claim.id)
+                & (LedgerEntry.kind == "receipt")
+                & (LedgerEntry.cancelled == False)
+            )  # noqa: E712
+        )
+    if events is None:
+        events = list(
+            LimitationEvent.select().where(
+                (LimitationEvent.claim == claim.id) & (LimitationEvent.cancelled == False)
+            )  # noqa: E712
+        )
+    engine_events: list[limitation.Event] = []
+    for e in entries:
+        if e.kind != "receipt" or e.cancelled or e.payer_id is None or e.payer_id not in by_id:
+            continue
+        engine_events.append(
+            limitation.Event(
+                obligor_id=by_id[e.payer_id].obligor_no, date=e.date, kind="receipt", seq=e.id
+            )
+        )
+    for ev in events:
+        if ev.cancelled or ev.obligor_id not in by_id:
+            continue
+        engine_events.append(
+            limitation.Event(
+                obligor_id=by_id[ev.obligor_id].obligor_no,
+                date=ev.date,
+                kind=ev.kind,
+                seq=ev.id,
+                until=ev.until,
+            )
+        )
+    return years, refs, engine_events
+
+
+def clocks_for(
+    claim: Claim, obligors: list[Obligor], as_of: date, **kwargs: object
+) -> dict[int, limitation.Clock]:
+    years, refs, events = engine_inputs(claim, obligors, **kwargs)  # type: ignore[arg-type]
+    return limitation.compute_clocks(claim.subrogation_date, years, refs, events, as_of)
+
+
+CLOCK_FIELDS = (
+    "own_completes_on",
+    "completes_on",
+    "lim_state",
+    "lim_basis",
+    "lim_basis_date",
+    "lim_basis_event",
+    "lim_period_years",
+    "lim_via_principal",
+)
+
+
+def stored_state(state: str) -> str:
+    """The stored state does not depend on today: running and completed are both 'running'."""
+    return "running" if state == "completed" else state
+
+
+def recompute_clocks(
+    claim: Claim, obligors: list[Obligor] | None = None, *, save: bool = True
+) -> int:
+    """Recompute and store every obligor's clock; returns how many obligors changed.
+
+    Stored clocks are computed with no as-of cut-off (entries are never future-dated), so the
+    projection does not age; whether a running clock has completed is judged when it is read.
+    """
+    obligors = (
+        list(Obligor.select().where(Obligor.claim == claim.id)) if obligors is None else obligors
+    )
+    clocks = clocks_for(claim, obligors, FAR_FUTURE)
+    changed = 0
+    for o in obligors:
+        c = clocks.get(o.obligor_no)
+        want = (
+            (
+                c.own_completes_on,
+                c.completes_on,
+                stored_state(c.state),
+                c.basis,
+                c.basis_date,
+                c.basis_seq,
+                c.period_years,
+                c.via_principal,
+            )
+            if c
+            else (None, None, None, None, None, None, None, False)
+        )
+        have = tuple(getattr(o, f) for f in CLOCK_FIELDS)
+        if want != have:
+            changed += 1
+            if save:
+                values = dict(zip(CLOCK_FIELDS, want, strict=True))
+                Obligor.update(**values).where(Obligor.id == o.id).execute()
+                for k, v in values.items():
+                    setattr(o, k, v)
+    return changed
+
+
+def effective_state(stored: str | None, completes_on: date | None, as_of: date) -> str | None:
+    """The state to show on ``as_of`` for a stored clock."""
+    if stored == "running" and completes_on is not None and completes_on < as_of:
+        return "completed"
+    return stored

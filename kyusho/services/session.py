@@ -1,0 +1,66 @@
+"""A working session: the open database, the configuration and the acting staff member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from kyusho.config import Config
+from kyusho.errors import PermissionDenied
+from kyusho.identity import os_login
+from kyusho.vocab import ROLE_RANK, STAFF_ROLES
+from models.db import open_database
+from models.migrations import ensure_current
+from models.schema import Staff
+
+
+@dataclass
+class Session:
+    config: Config
+    db: SqliteDatabase
+    db_path: Path
+    login: str
+    name: str
+    role: str
+    today_override: date | None = field(default=None)
+    view_as_of: date | None = field(default=None)  # the whole UI viewed as of a past date
+
+    def today(self) -> date:
+        """The working date (tests and the demo may pin it)."""
+        return self.today_override or date.today()
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def require(self, min_role: str, what: str) -> None:
+        """Refuse unless the acting user holds at least ``min_role``."""
+        if ROLE_RANK[self.role] < ROLE_RANK[min_role]:
+            raise PermissionDenied(
+                f"{what}には{STAFF_ROLES[min_role]}（{min_role}）以上の権限が必要です"
+                f"（{self.login} は {STAFF_ROLES[self.role]}）"
+            )
+
+
+def staff_for(login: str) -> Staff:
+    staff = Staff.get_or_none((Staff.login == login) & (Staff.active == True))  # noqa: E712
+    if staff is None:
+        raise PermissionDenied(
+            f"ログイン {login} は kyusho の担当者として登録されていません。"
+            f"管理者に `kyusho staff add {login} --name 氏名 --role staff` を依頼してください。"
+        )
+    return staff
+
+
+def open_session(
+    config: Config, db_path: Path | None = None, *, login: str | None = None
+) -> Session:
+    """Open the database, bring its schema up to date and identify the acting user."""
+    path = Path(db_path or config.db_path)
+    db = open_database(path)
+    ensure_current(db)
+    who = login or os_login()
+    staff = staff_for(who)
+    return Session(config=config, db=db, db_path=path, login=who, name=staff.name, role=staff.role)

@@ -1,0 +1,101 @@
+"""Opening the shared SQLite database safely for many users.
+
+Every process opens the file in WAL mode with a long busy timeout, so that several staff can
+read while one writes; writing transactions begin IMMEDIATE so that two writers never
+deadlock on a lock upgrade. The database directory is shared by a group: files are created
+group read-write with no access for others, and a database others can read is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from peewee import DatabaseProxy, SqliteDatabase
+
+from kyusho.errors import KyushoError
+
+BUSY_TIMEOUT_MS = 15_000
+
+database = DatabaseProxy()
+
+
+class DatabasePermissionError(KyushoError):
+    """The database file is readable by others, or cannot be opened by this user."""
+
+
+def _pragmas() -> list[tuple[str, object]]:
+    return [
+        ("journal_mode", "wal"),
+        ("busy_timeout", BUSY_TIMEOUT_MS),
+        ("foreign_keys", 1),
+        ("synchronous", "normal"),
+        ("cache_size", -32_000),  # 32 MB page cache per connection
+        ("temp_store", "memory"),
+    ]
+
+
+def check_permissions(path: Path) -> None:
+    """Refuse a database (or its WAL/SHM files) that others can read or write."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = candidate.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH):
+            raise DatabasePermissionError(
+                f"データベース {candidate} は他のユーザーから読み書きできます。"
+                f"次のコマンドで権限を直してください: chmod o-rwx {path}*"
+            )
+
+
+@contextmanager
+def group_umask() -> Iterator[None]:
+    """Create files group read-write, no access for others (umask 007) while inside."""
+    old = os.umask(0o007)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
+    """Open (and bind the models to) the SQLite database at ``path``.
+
+    ``create`` allows a new file; otherwise a missing file is an error, so a typo in a path
+    never silently creates an empty database.
+    """
+    path = Path(path).expanduser()
+    if not create and not path.exists():
+        raise KyushoError(
+            f"データベース {path} がありません。`kyusho init --db {path}` で作成してください。"
+        )
+    is_new = not path.exists()
+    if not is_new:
+        check_permissions(path)
+    with group_umask():
+        db = SqliteDatabase(
+            str(path),
+            pragmas=_pragmas(),
+            timeout=BUSY_TIMEOUT_MS // 1000,
+            check_same_thread=False,
+        )
+        db.connect(reuse_if_open=True)
+    if is_new:
+        # SQLite creates files 0644 whatever the umask; the WAL and SHM files copy this mode
+        os.chmod(path, 0o660)
+    database.initialize(db)
+    return db
+
+
+def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None):
+    """A writing transaction: BEGIN IMMEDIATE, so the write lock is taken up front."""
+    return (db or database).atomic("IMMEDIATE")
+
+
+def data_version(db: SqliteDatabase | DatabaseProxy | None = None) -> int:
+    """SQLite's data_version: changes when another connection commits (for live refresh)."""
+    return (db or database).execute_sql("PRAGMA data_version").fetchone()[0]

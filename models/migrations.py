@@ -1,0 +1,81 @@
+"""Schema version and the path from any older version to this one.
+
+A database records its schema version in ``meta``. Opening an older database applies each
+step in MIGRATIONS in order, inside one IMMEDIATE transaction; a database made by a newer
+kyusho is refused rather than damaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from peewee import SqliteDatabase
+
+from kyusho.errors import KyushoError
+from models.db import database, write_transaction
+from models.schema import ALL_MODELS, Meta_
+
+SCHEMA_VERSION = 1
+
+# version N -> function that upgrades a database at N-1 to N (run inside the transaction).
+MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {}
+
+
+class SchemaError(KyushoError):
+    """The database's schema cannot be used by this version of kyusho."""
+
+
+def schema_version(db: SqliteDatabase | None = None) -> int | None:
+    """The version recorded in the database, or None for an empty database."""
+    db = db or database
+    if not db.table_exists("meta"):
+        return None
+    row = Meta_.get_or_none(Meta_.key == "schema_version")
+    return int(row.value) if row else None
+
+
+def create_schema(db: SqliteDatabase | None = None) -> None:
+    """Create every table of a new database at the current version."""
+    db = db or database
+    with write_transaction(db):
+        db.create_tables(ALL_MODELS)
+        Meta_.insert(
+            key="schema_version", value=str(SCHEMA_VERSION)
+        ).on_conflict_replace().execute()
+        Meta_.insert(
+            key="created_at", value=datetime.now().astimezone().isoformat()
+        ).on_conflict_ignore().execute()
+
+
+def ensure_current(
+    db: SqliteDatabase | None = None,
+    *,
+    target: int | None = None,
+    migrations: dict[int, Callable[[SqliteDatabase], None]] | None = None,
+) -> int:
+    """Bring the database to the current schema version; returns the version found."""
+    db = db or database
+    target = SCHEMA_VERSION if target is None else target
+    migrations = MIGRATIONS if migrations is None else migrations
+    found = schema_version(db)
+    if found is None:
+        raise SchemaError(
+            "これは kyusho のデータベースではありません（`kyusho init` で作成します）。"
+        )
+    if found > target:
+        raise SchemaError(
+            f"このデータベースは新しい kyusho（スキーマ {found}）で作られています。"
+            f"この kyusho はスキーマ {target} までです。kyusho を更新してください。"
+        )
+    if found < target:
+        with write_transaction(db):
+            for version in range(found + 1, target + 1):
+                step = migrations.get(version)
+                if step is None:
+                    raise SchemaError(
+                        f"スキーマ {version - 1} から {version} への移行手順がありません。"
+                    )
+                step(db)
+                Meta_.update(value=str(version)).where(Meta_.key == "schema_version").execute()
+    return found

@@ -1,0 +1,295 @@
+"""peewee models for every entity of SPEC 3.
+
+Entries and events are the facts; the columns marked "projection" are recomputed from them
+(`kyusho rebuild` recomputes them all and must find nothing to change). Money is int yen,
+rates are decimal strings.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from models.db import database
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Meta_(BaseModel):
+    """Key/value facts about the database itself (schema version, creation)."""
+
+    key = CharField(primary_key=True)
+    value = TextField()
+
+    class Meta:
+        table_name = "meta"
+
+
+class Staff(BaseModel):
+    id = AutoField()
+    login = CharField(unique=True)
+    name = CharField()
+    role = CharField()  # staff | manager | admin
+    active = BooleanField(default=True)
+    created_at = DateTimeField()
+
+
+class Claim(BaseModel):
+    id = AutoField()
+    claim_no = CharField(unique=True)
+    subrogation_date = DateField()
+    loan_principal = IntegerField()
+    loan_interest = IntegerField()
+    damages_rate = CharField()  # percent per year, decimal string
+    allocation_order = CharField(default="statutory")
+    contract_date = DateField()
+    lender = CharField()
+    programme = CharField(null=True)
+    insurance_type = CharField(null=True)
+    cover_ratio = CharField(null=True)  # percent, decimal string
+    insurance_paid = IntegerField(null=True)
+    insurance_paid_on = DateField(null=True)
+    servicer = CharField(null=True)
+    staff = ForeignKeyField(Staff, null=True, backref="claims", on_delete="RESTRICT")
+    status = CharField(default="active", index=True)
+    status_since = DateField(null=True)
+    written_off_on = DateField(null=True)
+    written_off_amount = IntegerField(null=True)
+    review_on = DateField(null=True, index=True)
+    note = TextField(default="")
+    # optimistic concurrency: bumped by every edit of the claim's own fields
+    version = IntegerField(default=1)
+    updated_at = DateTimeField()
+    updated_by = CharField()
+    # projections (ledger): outstanding after the last entry, damages accrued to it
+    principal_outstanding = IntegerField()
+    costs_outstanding = IntegerField(default=0)
+    damages_at_last = IntegerField(default=0)
+    last_entry_on = DateField()
+    last_receipt_on = DateField(null=True)
+    # projection (search/sort): the principal debtor's name and keys
+    debtor_name = CharField(default="")
+    debtor_kana = CharField(default="")
+
+    class Meta:
+        indexes = ((("staff", "status", "claim_no"), False),)
+
+
+class ClaimMunicipality(BaseModel):
+    """A municipality with a loss-compensation contract (損失補償団体) on the claim."""
+
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="municipalities", on_delete="CASCADE")
+    name = CharField(index=True)
+
+    class Meta:
+        indexes = ((("claim", "name"), True),)
+
+
+class Obligor(BaseModel):
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="obligors", on_delete="CASCADE")
+    obligor_no = IntegerField()  # 関係人番号; 1 is the principal debtor
+    role = CharField()
+    kind = CharField()  # corporation | person
+    name = CharField()
+    kana = CharField(default="")
+    name_key = CharField(index=True)  # normalised for prefix search
+    kana_key = CharField(index=True)
+    merchant = BooleanField(null=True)
+    birth_date = DateField(null=True)
+    address = TextField(default="")
+    state = CharField(default="normal")
+    liable = BooleanField(default=True)
+    released_on = DateField(null=True)
+    # projections (limitation clock)
+    own_completes_on = DateField(null=True)
+    completes_on = DateField(null=True, index=True)
+    lim_state = CharField(null=True)
+    lim_basis = CharField(null=True)
+    lim_basis_date = DateField(null=True)
+    lim_basis_event = IntegerField(null=True)
+    lim_period_years = IntegerField(null=True)
+    lim_via_principal = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("claim", "obligor_no"), True),)
+
+
+class LedgerEntry(BaseModel):
+    """A receipt, cost or damages waiver. Never deleted: a cancellation marks it."""
+
+    id = AutoField()  # also the recording order for same-day entries
+    claim = ForeignKeyField(Claim, backref="entries", on_delete="CASCADE")
+    kind = CharField()  # receipt | cost | damages_waiver
+    date = DateField()
+    amount = IntegerField()
+    payer = ForeignKeyField(Obligor, null=True, backref="receipts", on_delete="RESTRICT")
+    method = CharField(null=True)
+    servicer = BooleanField(default=False)
+    cost_kind = CharField(null=True)
+    ref = CharField(null=True)
+    note = TextField(default="")
+    decision_id = IntegerField(null=True)
+    post_write_off = BooleanField(default=False)  # 償却後回収
+    cancelled = BooleanField(default=False)
+    cancel_reason = TextField(null=True)
+    cancelled_by = CharField(null=True)
+    cancelled_at = DateTimeField(null=True)
+    created_by = CharField()
+    created_at = DateTimeField()
+    # projections (allocation of a receipt)
+    alloc_costs = IntegerField(default=0)
+    alloc_damages = IntegerField(default=0)
+    alloc_principal = IntegerField(default=0)
+
+    class Meta:
+        indexes = (
+            (("claim", "date", "id"), False),
+            (("claim", "ref"), False),
+            (("date", "kind"), False),
+        )
+
+
+class Plan(BaseModel):
+    """分割弁済約定 of one obligor. Superseded plans are kept."""
+
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="plans", on_delete="CASCADE")
+    obligor = ForeignKeyField(Obligor, backref="plans", on_delete="RESTRICT")
+    first_month = DateField()
+    last_month = DateField(null=True)
+    monthly_amount = IntegerField()
+    due_day = IntegerField()
+    status = CharField(default="active", index=True)  # active | superseded | completed | cancelled
+    superseded_by = IntegerField(null=True)
+    note = TextField(default="")
+    created_by = CharField()
+    created_at = DateTimeField()
+    # projection
+    arrears = IntegerField(default=0)
+    in_arrears = BooleanField(default=False)
+
+
+class LimitationEvent(BaseModel):
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="events", on_delete="CASCADE")
+    obligor = ForeignKeyField(Obligor, backref="events", on_delete="RESTRICT")
+    kind = CharField()
+    date = DateField()
+    until = DateField(null=True)
+    ref = CharField(null=True)
+    note = TextField(default="")
+    cancelled = BooleanField(default=False)
+    cancel_reason = TextField(null=True)
+    created_by = CharField()
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("claim", "ref"), False),)
+
+
+class Contact(BaseModel):
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="contacts", on_delete="CASCADE")
+    obligor = ForeignKeyField(Obligor, null=True, backref="contacts", on_delete="RESTRICT")
+    at = DateTimeField()
+    staff = CharField()  # login
+    channel = CharField()
+    outcome = CharField(default="")
+    note = TextField(default="")
+    promised_amount = IntegerField(null=True)
+    promised_on = DateField(null=True, index=True)
+    next_action = CharField(null=True)
+    next_on = DateField(null=True, index=True)
+    next_done = BooleanField(default=False)
+    ref = CharField(null=True)
+    created_by = CharField()
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("claim", "ref"), False),)
+
+
+class Decision(BaseModel):
+    """起案・決裁. Facts are frozen (JSON) at proposal; an approved decision is immutable."""
+
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="decisions", on_delete="CASCADE")
+    kind = CharField()
+    obligor = ForeignKeyField(Obligor, null=True, backref="decisions", on_delete="RESTRICT")
+    status = CharField(default="draft", index=True)  # draft|proposed|approved|rejected|withdrawn
+    data = TextField(default="{}")
+    checks = TextField(default="{}")
+    proposer = CharField()
+    proposed_at = DateTimeField(null=True)
+    approver = CharField(null=True)
+    decided_at = DateTimeField(null=True)
+    reason = TextField(default="")
+    override_reason = TextField(null=True)
+    effect = TextField(default="{}")
+    created_at = DateTimeField()
+
+
+class ChecklistAnswer(BaseModel):
+    id = AutoField()
+    decision = ForeignKeyField(Decision, backref="answers", on_delete="CASCADE")
+    municipality = CharField()
+    template = CharField()
+    item_key = CharField()
+    status = CharField(null=True)  # 充足 | 不充足 | 該当なし
+    finding = TextField(default="")
+    evidence = TextField(default="")
+    answered_by = CharField(null=True)
+    answered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("decision", "municipality", "item_key"), True),)
+
+
+class AuditEvent(BaseModel):
+    """Append-only, hash-chained record of every write (SPEC 6.2)."""
+
+    seq = AutoField()
+    at = CharField()  # ISO timestamp with offset
+    login = CharField()
+    action = CharField()
+    entity = CharField()
+    entity_id = CharField()
+    reason = TextField(null=True)
+    before = TextField(null=True)
+    after = TextField(null=True)
+    prev_hash = CharField()
+    hash = CharField()
+
+    class Meta:
+        indexes = ((("entity", "entity_id", "seq"), False),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    Meta_,
+    Staff,
+    Claim,
+    ClaimMunicipality,
+    Obligor,
+    LedgerEntry,
+    Plan,
+    LimitationEvent,
+    Contact,
+    Decision,
+    ChecklistAnswer,
+    AuditEvent,
+)
