@@ -75,6 +75,8 @@ class RowError:
 
 @dataclass(slots=True)
 class ParseResult:
+    """Good rows and every error; the file may be imported only when ``ok``."""
+
     kind: str
     rows: list[ParsedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -128,9 +130,12 @@ _MUNICIPALITY_SEPARATORS = re.compile(r"[・､、･]")
 _BOOLS = {"1": True, "0": False, "はい": True, "いいえ": False, "true": True, "false": False}
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _reject_controls(s: str, f: str, *, multiline: bool = False) -> str:
-    allowed = "\n\t" if multiline else ""
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in s):
+    if (_CONTROLS_BUT_LINES if multiline else _CONTROLS).search(s):
         where = "制御文字" if multiline else "改行や制御文字"
         raise InputError(f, f"{f}に{where}は使えません")
     return s
@@ -237,6 +242,8 @@ class _Field:
     parse: Parser
     default: Callable[[_Context], object] = _no_default
     blank_ok: bool = False  # a required column whose cell may be empty ("" is stored)
+    # Few distinct values in a file (dates, codes, logins): parse each distinct cell once.
+    memo: bool = True
 
 
 def _f(
@@ -246,20 +253,21 @@ def _f(
     parse: Parser,
     default: Callable[[_Context], object] = _no_default,
     blank_ok: bool = False,
+    memo: bool = True,
 ) -> _Field:
-    return _Field(ColumnSpec(name, alias, required), parse, default, blank_ok)
+    return _Field(ColumnSpec(name, alias, required), parse, default, blank_ok, memo)
 
 
-_CLAIM_NO = _f("求償権番号", "claim_no", True, _claim_no)
+_CLAIM_NO = _f("求償権番号", "claim_no", True, _claim_no, memo=False)
 _OBLIGOR_NO = _f("関係人番号", "obligor_no", True, _positive_int)
-_REF = _f("番号", "ref", False, _text)
+_REF = _f("番号", "ref", False, _text, memo=False)
 
 _FIELDS: dict[str, tuple[_Field, ...]] = {
     "claims": (
         _CLAIM_NO,
         _f("代位弁済日", "subrogation_date", True, _date),
-        _f("代位弁済元金", "loan_principal", True, _amount),
-        _f("代位弁済利息", "loan_interest", True, _amount_or_zero),
+        _f("代位弁済元金", "loan_principal", True, _amount, memo=False),
+        _f("代位弁済利息", "loan_interest", True, _amount_or_zero, memo=False),
         _f("損害金率", "damages_rate", False, _rate, lambda c: c.default_damages_rate),
         _f("充当順序", "allocation_order", False, _vocab(ALLOCATION_ORDERS), lambda c: "statutory"),
         _f("委託契約日", "contract_date", True, _date),
@@ -267,7 +275,7 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _f("制度融資", "programme", False, _text),
         _f("保険種類", "insurance_type", False, _text),
         _f("てん補率", "cover_ratio", False, _cover_ratio),
-        _f("保険金", "insurance_paid", False, _amount),
+        _f("保険金", "insurance_paid", False, _amount, memo=False),
         _f("保険金受領日", "insurance_paid_on", False, _date),
         _f("損失補償団体", "municipalities", False, _municipalities, lambda c: []),
         _f("担当者", "staff", True, _login),
@@ -276,18 +284,18 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _CLAIM_NO,
         _OBLIGOR_NO,
         _f("区分", "role", True, _vocab(ROLES)),
-        _f("氏名", "name", True, _text),
-        _f("カナ", "kana", True, _kana),
+        _f("氏名", "name", True, _text, memo=False),
+        _f("カナ", "kana", True, _kana, memo=False),
         _f("法人個人", "kind", True, _vocab(OBLIGOR_KINDS)),
         _f("商人", "merchant", False, _bool),
         _f("生年月日", "birth_date", False, _date),
-        _f("住所", "address", True, _text, blank_ok=True),
+        _f("住所", "address", True, _text, blank_ok=True, memo=False),
         _f("状態", "state", False, _vocab(OBLIGOR_STATES), lambda c: "normal"),
     ),
     "receipts": (
         _CLAIM_NO,
         _f("入金日", "date", True, _date),
-        _f("金額", "amount", True, _amount),
+        _f("金額", "amount", True, _amount, memo=False),
         _f("入金者", "payer", True, _positive_int),
         _f("入金方法", "method", False, _vocab(RECEIPT_METHODS), lambda c: "transfer"),
         _REF,
@@ -303,14 +311,14 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
     "contacts": (
         _CLAIM_NO,
         _OBLIGOR_NO,
-        _f("日時", "at", True, lambda s, f, c: parse_datetime(s, f)),
+        _f("日時", "at", True, lambda s, f, c: parse_datetime(s, f), memo=False),
         _f("担当者", "staff", True, _login),
         _f("方法", "channel", True, _vocab(CONTACT_CHANNELS)),
-        _f("結果", "outcome", True, _text),
-        _f("内容", "note", True, _long_text, blank_ok=True),
-        _f("約束金額", "promised_amount", False, _amount),
+        _f("結果", "outcome", True, _text, memo=False),
+        _f("内容", "note", True, _long_text, blank_ok=True, memo=False),
+        _f("約束金額", "promised_amount", False, _amount, memo=False),
         _f("約束日", "promised_on", False, _date),
-        _f("次回行動", "next_action", False, _text),
+        _f("次回行動", "next_action", False, _text, memo=False),
         _f("次回日", "next_on", False, _date),
         _REF,
     ),
@@ -400,8 +408,18 @@ def _header_key(text: str) -> str:
 Column = tuple[str, "_Field | None"]  # (header as written, its field; None: ignored column)
 
 
-def _read_header(kind: str, cells: list[str], line: int, errors: list[RowError]) -> list[Column]:
-    """Each column's header as written and its field; header errors are appended."""
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the header says, worked out once per file."""
+
+    kind: str
+    columns: tuple[Column, ...]
+    label_of: dict[str, str]  # alias → the column's name for error reports
+    absent: tuple[_Field, ...]  # optional fields without a column: they take their default
+
+
+def _read_header(kind: str, cells: list[str], line: int, errors: list[RowError]) -> _Layout:
+    """The layout of the file's columns; header errors are appended."""
     fields = _FIELDS[kind]
     lookup: dict[str, _Field] = {}
     for f in fields:
@@ -430,60 +448,70 @@ def _read_header(kind: str, cells: list[str], line: int, errors: list[RowError])
         if f.spec.required and f.spec.alias not in seen:
             reason = f"必須の列「{f.spec.name}」（{f.spec.alias}）がありません"
             errors.append(RowError(line, f.spec.name, reason))
-    return columns
+    label_of = {f.spec.alias: seen.get(f.spec.alias, f.spec.name) for f in fields}
+    absent = tuple(f for f in fields if f.spec.alias not in seen and not f.spec.required)
+    return _Layout(kind, tuple(columns), label_of, absent)
+
+
+Memo = dict[tuple[str, str], tuple[bool, object]]  # (alias, cell) → (parsed?, value or reason)
 
 
 def _parse_row(
-    kind: str,
-    columns: list[Column],
+    layout: _Layout,
     cells: list[str],
     line: int,
     ctx: _Context,
     errors: list[RowError],
+    memo: Memo,
 ) -> ParsedRow | None:
     """The row's values, or None after appending every error found in it."""
-    n = len(columns)
+    n = len(layout.columns)
     if len(cells) < n or (len(cells) > n and any(c.strip() for c in cells[n:])):
         reason = f"列の数が見出し行と違います（見出し {n} 列、この行 {len(cells)} 列）"
         errors.append(RowError(line, "", reason))
         return None
-    fields = _FIELDS[kind]
-    written_of = {f.spec.alias: w for w, f in columns if f is not None}
     before = len(errors)
     values: dict[str, object] = {}
-    for i, ((written, f), cell) in enumerate(zip(columns, cells, strict=False), start=1):
+    for i, ((written, f), cell) in enumerate(zip(layout.columns, cells, strict=False), start=1):
         s = cell.strip()
         if f is None:
             if not written and s:
                 errors.append(RowError(line, f"{i}列目", "列名のない列に値があります"))
             continue
-        name = f.spec.name
+        spec = f.spec
         if not s:
             if f.blank_ok:
-                values[f.spec.alias] = ""
-            elif f.spec.required:
-                errors.append(RowError(line, written, f"{name}を入力してください"))
+                values[spec.alias] = ""
+            elif spec.required:
+                errors.append(RowError(line, written, f"{spec.name}を入力してください"))
             else:
-                values[f.spec.alias] = f.default(ctx)
+                values[spec.alias] = f.default(ctx)
             continue
-        try:
-            values[f.spec.alias] = f.parse(s, name, ctx)
-        except InputError as err:
-            errors.append(RowError(line, written, err.message))
-    for f in fields:
-        if f.spec.alias not in written_of and not f.spec.required:
-            values[f.spec.alias] = f.default(ctx)
+        known = memo.get((spec.alias, s)) if f.memo else None
+        if known is None:
+            try:
+                known = (True, f.parse(s, spec.name, ctx))
+            except InputError as err:
+                known = (False, err.message)
+            if f.memo:
+                memo[(spec.alias, s)] = known
+        ok, value = known
+        if ok:
+            values[spec.alias] = list(value) if isinstance(value, list) else value
+        else:
+            errors.append(RowError(line, written, str(value)))
+    for f in layout.absent:
+        values[f.spec.alias] = f.default(ctx)
 
     def report(alias: str, reason: str) -> None:
-        column = written_of.get(alias) or next(f.spec.name for f in fields if f.spec.alias == alias)
-        errors.append(RowError(line, column, reason))
+        errors.append(RowError(line, layout.label_of[alias], reason))
 
-    check = _ROW_CHECKS.get(kind)
+    check = _ROW_CHECKS.get(layout.kind)
     if check is not None:
         check(values, report)
     if len(errors) > before:
         return None
-    return ParsedRow(line, {f.spec.alias: values.get(f.spec.alias) for f in fields})
+    return ParsedRow(line, {alias: values.get(alias) for alias in layout.label_of})
 
 
 def _csv_reason(err: csv.Error) -> str:
@@ -523,8 +551,9 @@ def parse_csv(
     ctx = _Context(default_damages_rate, frozenset(municipalities))
     unique = _UNIQUE.get(kind)
     first_line_of: dict[tuple[object, ...], int] = {}
-    columns: list[Column] | None = None
+    layout: _Layout | None = None
     header_ok = False
+    memo: Memo = {}
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     end = 0  # physical lines read so far: a quoted cell may span lines
     while True:
@@ -538,24 +567,23 @@ def parse_csv(
         line, end = end + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        if columns is None:
-            columns = _read_header(kind, cells, line, errors)
+        if layout is None:
+            layout = _read_header(kind, cells, line, errors)
             header_ok = not errors
             continue
-        row = _parse_row(kind, columns, cells, line, ctx, errors)
+        row = _parse_row(layout, cells, line, ctx, errors, memo)
         if row is None:
             continue
         if unique is not None:
             key = tuple(row.values[k] for k in unique)
             if key in first_line_of:
                 label = "・".join(f.spec.name for f in _FIELDS[kind] if f.spec.alias in unique)
-                column = next((w for w, f in columns if f and f.spec.alias == unique[-1]), "")
                 reason = f"{first_line_of[key]}行目と同じ{label}です"
-                errors.append(RowError(line, column, reason))
+                errors.append(RowError(line, layout.label_of[unique[-1]], reason))
                 continue
             first_line_of[key] = line
         result.rows.append(row)
-    if columns is None and not errors:
+    if layout is None and not errors:
         errors.append(RowError(1, "", "見出し行がありません。1行目に列名を書いてください"))
     if not header_ok:
         result.rows.clear()

@@ -272,20 +272,47 @@ def build_demo(
                 [claim_no, guarantors + 2, "物上保証人", cname, ckana, "個人", "", "", address, ""]
             )
 
-        # receipts: most claims a few; some pay monthly for years; near-limitation claims pay nothing
+        # receipts: most claims a few; some pay monthly for years. Every 12th claim is the
+        # classic trap: only a guarantor pays (or nobody does) and the principal debtor's clock
+        # nears completion; every 50th has already completed unnoticed.
         principal = loan_p + loan_i
         budget = principal // 3
         payers = list(range(1, guarantors + 2))
-        if n % 12 != 0 and rng.random() < 0.7:
+        age = (today - sub).days
+        trap = n % 12 == 0
+        lapsed = n % 50 == 0 and not trap
+        if lapsed:
+            sub = today - timedelta(days=rng.randint(5 * 365 + 30, 6 * 365))
+            claim_rows[-1][1] = sub.isoformat()
+            contract = min(contract, sub - timedelta(days=400))
+            claim_rows[-1][6] = contract.isoformat()
+            claim_rows[-1][12] = ""
+            claim_rows[-1][11] = ""
+            age = (today - sub).days
+        if trap and guarantors:
+            payer = rng.choice(payers[1:])
+            amount = max(10_000, (principal // 300) // 1000 * 1000)
+            start = sub + timedelta(days=rng.randint(60, 200))
+            k = 0
+            d = start
+            while d <= today - timedelta(days=5) and budget > amount and k < 80:
+                receipt_rows.append(
+                    [claim_no, d.isoformat(), amount, payer, "口座振替", f"D{n}-{k}"]
+                )
+                budget -= amount
+                k += 1
+                d = period_end(start, months=k) + timedelta(days=1) - timedelta(days=1)
+            plans.append((claim_no, payer, start, amount, start.day))
+        elif not trap and not lapsed and rng.random() < 0.7:
             monthly = rng.random() < 0.45
             payer = rng.choice(payers) if guarantors else 1
             if monthly:
                 amount = max(10_000, (principal // 200) // 1000 * 1000)
                 start = sub + timedelta(days=rng.randint(40, 200))
-                d, k = start, 0
-                while (
-                    d <= today - timedelta(days=rng.randint(0, 40)) and budget > amount and k < 120
-                ):
+                k = 0
+                d = start
+                stop = today - timedelta(days=rng.choice([0, 0, 0, 45, 90]))
+                while d <= stop and budget > amount and k < 120:
                     receipt_rows.append(
                         [
                             claim_no,
@@ -299,11 +326,11 @@ def build_demo(
                     budget -= amount
                     k += 1
                     d = period_end(start, months=k) + timedelta(days=1) - timedelta(days=1)
-                if k > 6 and d > today - timedelta(days=60):
+                if k > 6:
                     plans.append((claim_no, payer, start, amount, start.day))
             else:
                 for k in range(rng.randint(1, 4)):
-                    d = sub + timedelta(days=rng.randint(30, max(31, (today - sub).days - 1)))
+                    d = sub + timedelta(days=rng.randint(30, max(31, age - 1)))
                     amount = min(
                         budget // 4, rng.choice([50_000, 100_000, 200_000, 300_000, 500_000])
                     )
@@ -319,30 +346,50 @@ def build_demo(
                             ]
                         )
                         budget -= amount
-        # limitation events
+        # limitation events: older claims were renewed by judgment or acknowledgement
         r = rng.random()
-        if r < 0.12 and (today - sub).days > 400:
-            d = sub + timedelta(days=rng.randint(200, (today - sub).days - 1))
-            event_rows.append([claim_no, rng.choice(payers), "催告", d.isoformat(), "", f"E{n}-1"])
-        elif r < 0.18 and (today - sub).days > 800:
-            d = sub + timedelta(days=rng.randint(200, (today - sub).days - 400))
-            event_rows.append([claim_no, 1, "訴え提起", d.isoformat(), "", f"E{n}-1"])
-            event_rows.append(
-                [
-                    claim_no,
-                    1,
-                    "判決確定",
-                    (d + timedelta(days=rng.randint(90, 300))).isoformat(),
-                    "",
-                    f"E{n}-2",
-                ]
-            )
-        elif r < 0.22 and not corporate and (today - sub).days > 300:
-            d = sub + timedelta(days=rng.randint(100, (today - sub).days - 1))
-            event_rows.append([claim_no, 1, "免責確定", d.isoformat(), "", f"E{n}-1"])
-        elif r < 0.25 and corporate and (today - sub).days > 300:
-            d = sub + timedelta(days=rng.randint(100, (today - sub).days - 1))
-            event_rows.append([claim_no, 1, "法人格消滅", d.isoformat(), "", f"E{n}-1"])
+        if not trap and not lapsed and age > 4 * 365:
+            if r < 0.7:
+                filed = sub + timedelta(days=rng.randint(300, min(age - 200, 4 * 365)))
+                event_rows.append(
+                    [
+                        claim_no,
+                        1,
+                        rng.choice(["訴え提起", "支払督促申立"]),
+                        filed.isoformat(),
+                        "",
+                        f"E{n}-1",
+                    ]
+                )
+                event_rows.append(
+                    [
+                        claim_no,
+                        1,
+                        "判決確定",
+                        (filed + timedelta(days=rng.randint(90, 180))).isoformat(),
+                        "",
+                        f"E{n}-2",
+                    ]
+                )
+            else:
+                # 債務承認書 taken before each five-year period runs out
+                d, k = sub, 1
+                while (today - d).days > 4 * 365:
+                    d = d + timedelta(days=4 * 365 - rng.randint(0, 300))
+                    event_rows.append([claim_no, 1, "承認", d.isoformat(), "", f"E{n}-{k}"])
+                    k += 1
+        elif not trap and not lapsed:
+            if r < 0.12 and age > 400:
+                d = sub + timedelta(days=rng.randint(200, age - 1))
+                event_rows.append(
+                    [claim_no, rng.choice(payers), "催告", d.isoformat(), "", f"E{n}-1"]
+                )
+            elif r < 0.17 and not corporate and age > 300:
+                d = sub + timedelta(days=rng.randint(100, age - 1))
+                event_rows.append([claim_no, 1, "免責確定", d.isoformat(), "", f"E{n}-1"])
+            elif r < 0.21 and corporate and age > 300:
+                d = sub + timedelta(days=rng.randint(100, age - 1))
+                event_rows.append([claim_no, 1, "法人格消滅", d.isoformat(), "", f"E{n}-1"])
         # contacts
         for k in range(rng.randint(0, 3)):
             at = datetime.combine(
@@ -368,7 +415,9 @@ def build_demo(
                     f"C{n}-{k}",
                 ]
             )
-        if n % 25 == 5:
+        if trap or lapsed:
+            pass
+        elif n % 25 == 5:
             specials[claim_no] = "suspended"
         elif n % 40 == 17:
             specials[claim_no] = "written_off"

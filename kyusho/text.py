@@ -31,7 +31,7 @@ _DOTS = {0x30FB: None, 0x00B7: None}
 _KEY_TABLE = {**_HIRA_TO_KATA, **_UPPER, **_DOTS}
 
 _KANA_RE = re.compile(
-    r"[\u3041-\u3096\u3099\u309A\u309D\u309E\u30A1-\u30FA\u30FB\u30FC-\u30FEA-Za-z0-9()\s]+"
+    r"[\u3041-\u3096\u3099\u309A\u309D\u309E\u30A1-\u30FA\u30FB\u30FC-\u30FEA-Za-z0-9() ]+"
 )
 
 

@@ -107,7 +107,9 @@ STAFF_ROLES = MappingProxyType({"staff": "担当者", "manager": "管理職", "a
 ROLE_RANK = MappingProxyType({"staff": 0, "manager": 1, "admin": 2})
 
 
-def code_for(vocab: MappingProxyType, text: str, aliases: MappingProxyType | None = None) -> str | None:
+def code_for(
+    vocab: MappingProxyType, text: str, aliases: MappingProxyType | None = None
+) -> str | None:
     """The identifier for ``text`` given as identifier, Japanese label or alias; None if unknown."""
     text = text.strip()
     if text in vocab:

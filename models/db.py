@@ -99,3 +99,35 @@ def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None):
 def data_version(db: SqliteDatabase | DatabaseProxy | None = None) -> int:
     """SQLite's data_version: changes when another connection commits (for live refresh)."""
     return (db or database).execute_sql("PRAGMA data_version").fetchone()[0]
+
+
+class ChangeWatcher:
+    """Notices commits by other connections (other users' processes) through data_version.
+
+    It keeps one connection of its own, because data_version is only comparable on the same
+    connection. Call ``changed()`` from one worker thread at a time.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import sqlite3
+
+        self._conn = sqlite3.connect(
+            f"file:{Path(path)}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS // 1000,
+        )
+        self._last = self._version()
+
+    def _version(self) -> int:
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def changed(self) -> bool:
+        now = self._version()
+        if now != self._last:
+            self._last = now
+            return True
+        return False
+
+    def close(self) -> None:
+        self._conn.close()

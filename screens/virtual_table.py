@@ -191,6 +191,18 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
+    class CountChanged(Message):
+        """A (re)count arrived; screens show it as the number of hits."""
+
+        def __init__(self, table: VirtualTable, count: int) -> None:
+            self.table = table
+            self.count = count
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
     class HeaderSelected(Message):
         """A column label was clicked (screens use it to change the sort order)."""
 
@@ -581,6 +593,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _apply_count(self, count: int) -> None:
         self._count = max(0, int(count))
         self._cursor = max(0, min(self._cursor, self._count - 1))
+        self.post_message(self.CountChanged(self, self._count))
         self._update_virtual_size()
         self._request_visible()
         self.refresh()
@@ -592,6 +605,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._blocks.clear()
         for block in sorted(result.blocks):
             self._store_block(block, result.blocks[block])
+        if result.count != self._count:
+            self.post_message(self.CountChanged(self, result.count))
         self._count = result.count
         self._cursor = max(0, min(result.cursor_index, result.count - 1))
         self._update_virtual_size()

@@ -98,6 +98,7 @@ class TableApp(App[None]):
         self.table_kwargs = table_kwargs
         self.selected: list[tuple[Any, int]] = []
         self.moved: list[tuple[Any, int]] = []
+        self.counts: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield VirtualTable(COLUMNS, source=self.source, **self.table_kwargs)
@@ -110,6 +111,9 @@ class TableApp(App[None]):
 
     def on_virtual_table_cursor_moved(self, message: VirtualTable.CursorMoved) -> None:
         self.moved.append((message.row_key, message.index))
+
+    def on_virtual_table_count_changed(self, message: VirtualTable.CountChanged) -> None:
+        self.counts.append(message.count)
 
 
 async def settle(pilot: Pilot[Any]) -> VirtualTable:
@@ -267,6 +271,7 @@ async def test_refresh_keeps_the_cursor_on_its_row_after_inserts_before_it(
         table.refresh_data()
         table = await settle(pilot)
         assert table.row_count == N_ROWS + 3
+        assert app.counts == [N_ROWS, N_ROWS + 3]
         assert table.cursor_row_key == key_of(5)
         assert table.cursor_index == 8
         # The row does not jump under the user's eyes: same screen line as before.

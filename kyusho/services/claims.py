@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from kyusho import ledger
 from kyusho.errors import ConflictError, InputError, NotFound
@@ -153,7 +153,7 @@ def search_claims(query: ClaimQuery, offset: int = 0, limit: int = 100) -> list[
             Claim.principal_outstanding,
             Staff.login,
         )
-        .join(Staff, on=(Claim.staff == Staff.id), join_type="LEFT OUTER")
+        .join(Staff, on=(Claim.staff == Staff.id), join_type=JOIN.LEFT_OUTER)
         .order_by(*_order(query.sort))
         .offset(offset)
         .limit(limit)
@@ -462,3 +462,17 @@ def touch_claim(claim: Claim, session: Session) -> None:
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat()
+
+
+def filter_choices() -> tuple[list[str], list[str]]:
+    """Logins of active staff and the municipalities in use, for the list's filters."""
+    staff = [
+        s.login for s in Staff.select(Staff.login).where(Staff.active == True).order_by(Staff.login)
+    ]
+    munis = [
+        m.name
+        for m in ClaimMunicipality.select(ClaimMunicipality.name)
+        .distinct()
+        .order_by(ClaimMunicipality.name)
+    ]
+    return staff, munis

@@ -14,8 +14,10 @@ from peewee import JOIN
 
 from kyusho.services.projections import effective_state
 from kyusho.services.session import Session
-from kyusho.vocab import LIMITATION_STATES, ROLES
+from kyusho.vocab import LIMITATION_STATES
 from models.schema import Claim, Contact, Decision, LedgerEntry, Obligor, Plan, Staff
+
+ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_provider": "物"}
 
 OPEN_STATUSES = ("active", "suspended")
 
@@ -88,21 +90,10 @@ def worklist(
         session, within=policy.limitation_alert_days, as_of=as_of, staff=mine_login
     )[:limit]:
         days = r["days_left"]
-        role = ROLES[r["role"]]
-        if days < 0:
-            why = f"時効完成（{r['completes_on']}）{'主債務の時効による' if r['via_principal'] else ''}"
-        else:
-            why = f"時効まで{days}日（{r['completes_on']}）{' 主債務者の時効' if r['via_principal'] else ''}"
-        items.append(
-            WorkItem(
-                min(days, 0) * 0 + (0 if days < 0 else 1) * 0 + days,
-                _d(r["completes_on"]),
-                "limitation",
-                r["claim_no"],
-                f"{role} {r['name']}",
-                why,
-            )
-        )
+        via = "・主債務者の時効" if r["via_principal"] else ""
+        why = f"完成済み{via}" if days < 0 else f"あと{days}日{via}"
+        who = f"{ROLE_SHORT[r['role']]} {r['name']}"
+        items.append(WorkItem(days, _d(r["completes_on"]), "limitation", r["claim_no"], who, why))
 
     q = (
         Contact.select(Contact, Claim.claim_no, Obligor.name)
@@ -125,7 +116,7 @@ def worklist(
                 "next_action",
                 c.claim.claim_no,
                 c.obligor.name if c.obligor_id else "",
-                f"次回行動: {c.next_action}（{c.next_on.isoformat()}）",
+                f"次回行動: {c.next_action}",
             )
         )
 
@@ -165,7 +156,7 @@ def worklist(
                     "broken_promise",
                     c.claim.claim_no,
                     c.obligor.name if c.obligor_id else "",
-                    f"入金約束不履行: {c.promised_amount:,}円（{c.promised_on.isoformat()}）",
+                    f"入金約束 {c.promised_amount:,}円 未入金",
                 )
             )
 
@@ -207,7 +198,7 @@ def worklist(
                 "review",
                 c.claim_no,
                 c.debtor_name,
-                f"管理事務停止の見直し（{c.review_on.isoformat()}）",
+                "管理事務停止の見直し",
             )
         )
 

@@ -1,0 +1,90 @@
+"""The Textual application: screen modes, global bindings, status line, command palette.
+
+The only module of the core package that imports Textual; the CLI imports it only to open the
+TUI. Database work happens in thread workers inside the screens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from kyusho.services.claims import ClaimQuery, search_claims
+from kyusho.services.session import Session
+from screens.claim_detail import ClaimDetailScreen
+from screens.claim_list import ClaimListScreen
+from screens.help import HelpScreen
+from screens.home import HomeScreen
+
+
+class ClaimSearchProvider(Provider):
+    """Command palette: find a claim by number, name or kana and open it."""
+
+    async def search(self, query: str) -> Hits:
+        query = query.strip()
+        if not query:
+            return
+        rows = await asyncio.to_thread(search_claims, ClaimQuery(text=query), 0, 20)
+        for row in rows:
+            label = f"{row.claim_no}  {row.debtor_name}"
+            yield Hit(
+                1.0,
+                label,
+                partial(self.app.open_claim, row.claim_no),
+                text=label,
+                help="求償権を開く",
+            )
+
+    async def discover(self) -> Hits:
+        yield DiscoveryHit(
+            "求償権一覧を開く", partial(self.app.switch_mode, "claims"), text="求償権一覧"
+        )
+        yield DiscoveryHit(
+            "今日の仕事（ホーム）", partial(self.app.switch_mode, "home"), text="ホーム"
+        )
+        yield DiscoveryHit("キー操作の一覧", self.app.action_help, text="ヘルプ")
+
+
+class KyushoApp(App[None]):
+    """kyusho: 求償権管理."""
+
+    TITLE = "kyusho 求償権管理"
+    CSS_PATH = "../screens/app.tcss"
+    COMMANDS = App.COMMANDS | {ClaimSearchProvider}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    MODES = {"home": HomeScreen, "claims": ClaimListScreen}
+    DEFAULT_MODE = "home"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "ヘルプ", id="app.help"),
+        Binding("f2", "switch_mode('home')", "ホーム", id="app.home"),
+        Binding("f3", "switch_mode('claims')", "一覧", id="app.claims"),
+        Binding("ctrl+q", "quit", "終了", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.animation_level = "none"
+        if session.config.theme in self.available_themes:
+            self.theme = session.config.theme
+        if session.config.keymap:
+            self.set_keymap(session.config.keymap)
+
+    @property
+    def as_of(self):
+        """The date the whole UI shows (today unless --as-of was given)."""
+        return self.session.view_as_of or self.session.today()
+
+    def date_style(self) -> str:
+        return self.session.config.dates
+
+    def open_claim(self, claim_no: str) -> None:
+        self.push_screen(ClaimDetailScreen(claim_no))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))

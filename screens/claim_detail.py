@@ -1,0 +1,357 @@
+"""The claim detail: balances, each obligor's limitation clock, and tabs for everything else.
+
+Loaded in a thread worker as it stood at the end of the app's as-of date; user text is shown
+as plain text (never markup).
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from kyusho.dates import format_date
+from kyusho.money import format_yen
+from kyusho.services.claims import ClaimView, claim_view
+from kyusho.vocab import (
+    ALLOCATION_ORDERS,
+    CLAIM_STATUSES,
+    CONTACT_CHANNELS,
+    ENTRY_KINDS,
+    EVENT_KINDS,
+    LIMITATION_STATES,
+    OBLIGOR_STATES,
+    RECEIPT_METHODS,
+)
+from screens.live import LiveRefreshMixin
+from screens.widgets import StatusLine
+
+TABS = [
+    ("obligors", "関係人"),
+    ("ledger", "明細"),
+    ("plans", "分割"),
+    ("contacts", "交渉"),
+    ("events", "時効事由"),
+    ("decisions", "決裁"),
+    ("history", "履歴"),
+]
+
+ROLE_SHORT = {
+    "principal_debtor": "主債務者",
+    "joint_guarantor": "保証人",
+    "collateral_provider": "物上保証",
+}
+BASIS_LABELS = {
+    **EVENT_KINDS,
+    "subrogation": "代弁",
+    "receipt": "入金",
+    "acknowledgement": "承認",
+    "judgment_final": "判決等",
+    "enforcement_ended": "執行終了",
+}
+
+
+def plain(value: object) -> Text:
+    """User data as text, never interpreted as markup."""
+    return Text("" if value is None else str(value))
+
+
+def yen(amount: int | None) -> Text:
+    return Text("" if amount is None else format_yen(amount, unit=False), justify="right")
+
+
+class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
+    """求償権の詳細"""
+
+    BINDINGS = [
+        Binding("escape,backspace", "back", "戻る", id="detail.back"),
+        Binding("r,f5", "reload", "再読込", id="detail.reload"),
+        *[
+            Binding(str(i + 1), f"tab('{key}')", label, show=False, id=f"detail.tab_{key}")
+            for i, (key, label) in enumerate(TABS)
+        ],
+    ]
+
+    def __init__(self, claim_no: str) -> None:
+        super().__init__()
+        self.claim_no = claim_no
+        self.view: ClaimView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
+        yield Static("読込中…", id="detail-summary")
+        with TabbedContent(id="detail-tabs"):
+            for key, label in TABS:
+                with TabPane(label, id=f"tab-{key}"):
+                    yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._columns()
+        self.reload()
+        self.start_live_refresh()
+
+    def _columns(self) -> None:
+        def cols(key: str, *spec: tuple[str, int]) -> None:
+            table = self.query_one(f"#table-{key}", DataTable)
+            for label, width in spec:
+                table.add_column(label, width=width)
+
+        cols(
+            "obligors",
+            ("番", 2),
+            ("区分", 8),
+            ("氏名", 12),
+            ("時効完成", 9),
+            ("自身", 9),
+            ("時効", 6),
+            ("根拠", 14),
+        )
+        cols(
+            "ledger",
+            ("日付", 9),
+            ("種別", 4),
+            ("金額", 10),
+            ("費用", 7),
+            ("損害金", 9),
+            ("元金", 10),
+            ("元金残高", 10),
+            ("", 4),
+        )
+        cols(
+            "plans",
+            ("関係人", 14),
+            ("開始", 9),
+            ("終了", 9),
+            ("月額", 10),
+            ("支払日", 6),
+            ("状態", 6),
+        )
+        cols(
+            "contacts",
+            ("日時", 16),
+            ("担当", 6),
+            ("方法", 4),
+            ("結果", 12),
+            ("約束", 12),
+            ("次回", 12),
+        )
+        cols(
+            "events",
+            ("日付", 9),
+            ("関係人", 14),
+            ("事由", 14),
+            ("終了日", 9),
+            ("", 4),
+            ("入力者", 10),
+        )
+        cols(
+            "decisions",
+            ("番号", 4),
+            ("種類", 14),
+            ("状態", 8),
+            ("起案", 8),
+            ("決裁", 8),
+            ("理由", 18),
+        )
+        cols("history", ("日時", 16), ("担当", 8), ("操作", 16), ("内容", 28))
+
+    def reload(self) -> None:
+        app = self.app
+        session = app.session  # type: ignore[attr-defined]
+        as_of = app.as_of  # type: ignore[attr-defined]
+        claim_no = self.claim_no
+
+        def work() -> ClaimView:
+            return claim_view(session, claim_no, as_of)
+
+        self.run_worker(work, thread=True, exclusive=True, group="detail", name="detail")
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.worker.name != "detail":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.show(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            self.query_one("#detail-summary", Static).update(
+                Text(f"読み込めませんでした: {event.worker.error}")
+            )
+
+    def on_data_changed(self) -> None:
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, key: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{key}"
+        self.query_one(f"#table-{key}", DataTable).focus()
+
+    # ------------------------------------------------------------------ rendering
+
+    def _d(self, value) -> str:
+        return format_date(value, self.app.date_style())  # type: ignore[attr-defined]
+
+    def show(self, view: ClaimView) -> None:
+        self.view = view
+        c = view.claim
+        debtor = next((o.row.name for o in view.obligors if o.row.role == "principal_debtor"), "")
+        status = CLAIM_STATUSES.get(c.status, c.status)
+        self.query_one("#detail-title", Static).update(
+            Text(f"求償権 {c.claim_no}  {debtor}  [{status}]")
+        )
+        b = view.balance
+        principal = c.loan_principal + c.loan_interest
+        line1 = (
+            f"代弁日 {self._d(c.subrogation_date)} 求償元金 {format_yen(principal)} "
+            f"率 {c.damages_rate}% 充当 {ALLOCATION_ORDERS.get(c.allocation_order, c.allocation_order)} 担当 {view.staff_login or '—'}"
+        )
+        line2 = (
+            f"残高 {self._d(view.as_of)} 元金 {format_yen(b.principal, unit=False)} 損害金 {format_yen(b.damages, unit=False)} "
+            f"費用 {format_yen(b.costs, unit=False)} 計 {format_yen(b.total)}"
+        )
+        extra = []
+        if view.municipalities:
+            extra.append("損失補償 " + "・".join(view.municipalities))
+        if c.status == "written_off" and c.written_off_amount is not None:
+            extra.append(
+                f"償却額 {format_yen(c.written_off_amount)}（{self._d(c.written_off_on)}）"
+            )
+        if c.status == "suspended" and c.review_on:
+            extra.append(f"見直し {self._d(c.review_on)}")
+        summary = Text(line1 + "\n" + line2 + ("\n" + "  ".join(extra) if extra else ""))
+        self.query_one("#detail-summary", Static).update(summary)
+        self._fill(view)
+
+    def _fill(self, view: ClaimView) -> None:
+        names = {o.row.id: o.row.name for o in view.obligors}
+
+        def table(key: str) -> DataTable:
+            t = self.query_one(f"#table-{key}", DataTable)
+            t.clear()
+            return t
+
+        t = table("obligors")
+        for ov in view.obligors:
+            o, clock = ov.row, ov.clock
+            if clock is None:
+                lim = ("—", "—", "—", "")
+            else:
+                basis = BASIS_LABELS.get(clock.basis, clock.basis)
+                lim = (
+                    self._d(clock.completes_on) or "なし",
+                    self._d(clock.own_completes_on) or "なし",
+                    LIMITATION_STATES.get(clock.state, clock.state),
+                    f"{basis} {self._d(clock.basis_date)}",
+                )
+            notes = [] if o.state == "normal" else [OBLIGOR_STATES.get(o.state, o.state)]
+            if not o.liable:
+                notes.append("免除")
+            name = o.name + (f"（{'・'.join(notes)}）" if notes else "")
+            t.add_row(
+                str(o.obligor_no),
+                ROLE_SHORT.get(o.role, o.role),
+                plain(name),
+                *lim,
+                key=str(o.obligor_no),
+            )
+
+        t = table("ledger")
+        by_id = {e.id: e for e in view.entries}
+        for row in view.ledger.rows:
+            e = by_id.get(row.entry.seq)
+            kind = ENTRY_KINDS.get(row.entry.kind, row.entry.kind)
+            if e is not None and e.kind == "receipt":
+                kind = (
+                    "入金"
+                    if e.method in (None, "transfer", "direct_debit")
+                    else RECEIPT_METHODS[e.method][:4]
+                )
+            a = row.allocation
+            mark = (
+                "取消"
+                if row.entry.cancelled
+                else ("償却後" if e is not None and e.post_write_off else "")
+            )
+            t.add_row(
+                self._d(row.entry.date),
+                kind,
+                yen(row.entry.amount),
+                yen(a.costs if a else None),
+                yen(a.damages if a else None),
+                yen(a.principal if a else None),
+                yen(row.balance_after.principal),
+                mark,
+                key=str(row.entry.seq),
+            )
+
+        t = table("plans")
+        for p in view.plans:
+            t.add_row(
+                plain(names.get(p.obligor_id, "")),
+                self._d(p.first_month),
+                self._d(p.last_month) or "—",
+                yen(p.monthly_amount),
+                "末日" if p.due_day == 31 else f"{p.due_day}日",
+                {
+                    "active": "有効",
+                    "superseded": "変更済",
+                    "completed": "完了",
+                    "cancelled": "取消",
+                }.get(p.status, p.status),
+            )
+
+        t = table("contacts")
+        for c in view.contacts:
+            promise = (
+                f"{format_yen(c.promised_amount, unit=False)} {self._d(c.promised_on)}"
+                if c.promised_amount
+                else ""
+            )
+            nxt = f"{c.next_action or ''} {self._d(c.next_on)}" if c.next_on else ""
+            t.add_row(
+                c.at.strftime("%Y-%m-%d %H:%M"),
+                plain(c.staff),
+                CONTACT_CHANNELS.get(c.channel, c.channel),
+                plain(c.outcome),
+                plain(promise),
+                plain(nxt),
+            )
+
+        t = table("events")
+        for ev in view.events:
+            t.add_row(
+                self._d(ev.date),
+                plain(names.get(ev.obligor_id, "")),
+                EVENT_KINDS.get(ev.kind, ev.kind),
+                self._d(ev.until),
+                "取消" if ev.cancelled else "",
+                plain(ev.created_by),
+            )
+
+        t = table("decisions")
+        for d in view.decisions:
+            t.add_row(
+                str(d.id),
+                d.kind,
+                d.status,
+                plain(d.proposer),
+                plain(d.approver or ""),
+                plain(d.reason),
+            )
+
+        t = table("history")
+        for h in view.history:
+            after = json.loads(h.after) if h.after else {}
+            detail = ", ".join(f"{k}={v}" for k, v in list(after.items())[:4])
+            t.add_row(h.at[:16].replace("T", " "), plain(h.login), h.action, plain(detail))

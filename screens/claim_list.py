@@ -1,0 +1,169 @@
+"""The claim list: search as you type, filters and sort, at 200,000 claims.
+
+Rows come from a VirtualTable that fetches only the blocks on screen, in thread workers; the
+search runs as prefix range scans on indexed keys (kyusho.services.claims).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Select, Static
+
+from kyusho.dates import format_date
+from kyusho.money import format_yen
+from kyusho.services.claims import SORTS, ClaimQuery, ClaimRow, count_claims, search_claims
+from kyusho.vocab import CLAIM_STATUSES
+from screens.live import LiveRefreshMixin
+from screens.virtual_table import Column, VirtualTable
+from screens.widgets import StatusLine
+
+COLUMNS = [
+    Column("claim_no", "求償権番号", 11),
+    Column("debtor", "主債務者", 22),
+    Column("status", "状態", 12),
+    Column("subrogation", "代弁日", 9),
+    Column("principal", "元金残高", 12, align="right"),
+    Column("staff", "担当", 8),
+]
+
+
+class ClaimSource:
+    """The claim list's rows for one query (count and fetch run in the table's workers)."""
+
+    def __init__(self, query: ClaimQuery, date_style: str) -> None:
+        self.query = query
+        self.date_style = date_style
+
+    def count(self) -> int:
+        return count_claims(self.query)
+
+    def fetch(self, offset: int, limit: int) -> list[tuple[str, tuple[str, ...]]]:
+        return [(r.claim_no, self._cells(r)) for r in search_claims(self.query, offset, limit)]
+
+    def _cells(self, r: ClaimRow) -> tuple[str, ...]:
+        return (
+            r.claim_no,
+            r.debtor_name,
+            CLAIM_STATUSES.get(r.status, r.status),
+            format_date(r.subrogation_date, self.date_style),
+            format_yen(r.principal_outstanding, unit=False),
+            r.staff,
+        )
+
+
+class ClaimListScreen(LiveRefreshMixin, Screen[None]):
+    """求償権一覧"""
+
+    BINDINGS = [
+        Binding("slash,ctrl+f", "focus_search", "検索", id="claims.search"),
+        Binding("escape", "focus_table", "一覧へ", show=False, id="claims.focus_table"),
+        Binding("s", "cycle_sort", "並び替え", id="claims.sort"),
+        Binding("r,f5", "reload", "再読込", id="claims.reload"),
+    ]
+    DEBOUNCE_SECONDS = 0.2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_state = ClaimQuery()
+        self._debounce = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("求償権一覧", classes="title", id="claims-title")
+        with Horizontal(id="filters"):
+            yield Input(placeholder="番号・氏名・カナ", id="search")
+            yield Select([(v, k) for k, v in CLAIM_STATUSES.items()], prompt="状態", id="status")
+            yield Select([], prompt="担当", id="staff")
+            yield Select([], prompt="損失補償", id="municipality")
+        yield VirtualTable(COLUMNS, id="claims-table")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._apply()
+        self.query_one(VirtualTable).focus()
+        self.run_worker(self._load_filters, thread=True, name="filters")
+        self.start_live_refresh()
+
+    def _load_filters(self) -> tuple[list[str], list[str]]:
+        from kyusho.services.claims import filter_choices
+
+        return filter_choices()
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.worker.name == "filters" and event.state == WorkerState.SUCCESS:
+            staff, munis = event.worker.result
+            self.query_one("#staff", Select).set_options([(s, s) for s in staff])
+            self.query_one("#municipality", Select).set_options([(m, m) for m in munis])
+
+    def _apply(self) -> None:
+        table = self.query_one(VirtualTable)
+        table.set_source(ClaimSource(self.query_state, self.app.date_style()))  # type: ignore[attr-defined]
+        self._update_title()
+
+    def _update_title(self) -> None:
+        q = self.query_state
+        bits = [f"並び: {SORTS[q.sort]}"]
+        if q.text:
+            bits.append(f"検索「{q.text}」")
+        self.query_one("#claims-title", Static).update("求償権一覧 — " + " ".join(bits))
+
+    def on_virtual_table_count_changed(self, event) -> None:  # pragma: no cover - optional message
+        pass
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "search":
+            return
+        if self._debounce is not None:
+            self._debounce.stop()
+        text = event.value
+        self._debounce = self.set_timer(self.DEBOUNCE_SECONDS, lambda: self._search(text))
+
+    def _search(self, text: str) -> None:
+        if text == self.query_state.text:
+            return
+        self.query_state = replace(self.query_state, text=text)
+        self._apply()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._search(event.value)
+        self.query_one(VirtualTable).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        field = {"status": "status", "staff": "staff", "municipality": "municipality"}.get(
+            event.select.id or ""
+        )
+        if field is None:
+            return
+        self.query_state = replace(self.query_state, **{field: value})
+        self._apply()
+
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
+        self.app.open_claim(str(event.row_key))  # type: ignore[attr-defined]
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(VirtualTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        keys = list(SORTS)
+        nxt = keys[(keys.index(self.query_state.sort) + 1) % len(keys)]
+        self.query_state = replace(self.query_state, sort=nxt)
+        self._apply()
+
+    def action_reload(self) -> None:
+        self.query_one(VirtualTable).refresh_data(keep_cursor=True)
+
+    def on_data_changed(self) -> None:
+        self.query_one(VirtualTable).refresh_data(keep_cursor=True)

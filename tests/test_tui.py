@@ -1,0 +1,231 @@
+"""Keyboard flows in the TUI (Pilot) and snapshots of the key screens at 80x24."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input
+
+from kyusho.app import KyushoApp
+from kyusho.text import kana_key
+from models.schema import Claim, Obligor
+from screens.claim_detail import ClaimDetailScreen
+from screens.claim_list import ClaimListScreen
+from screens.help import HelpScreen
+from screens.home import HomeScreen
+from screens.virtual_table import VirtualTable
+
+SIZE = (80, 24)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until thread workers have finished and their results were applied."""
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        tables = pilot.app.screen.query(VirtualTable)
+        busy = any(t.is_busy for t in tables)
+        if not busy and all(w.is_finished for w in pilot.app.workers):
+            return
+    raise AssertionError("workers never settled")
+
+
+def guarantor_kana_claim() -> tuple[str, str]:
+    """A claim found only through a guarantor's kana (the search must look past obligor 1)."""
+    for o in Obligor.select().where(Obligor.role == "joint_guarantor").order_by(Obligor.id):
+        return o.claim.claim_no, o.kana
+    raise AssertionError("demo has no guarantor")
+
+
+async def test_demo_opens_on_the_worklist_with_limitation_alerts_first(demo_session):
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count > 0
+        kinds = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        # limitation alerts come before every other kind of item
+        first_other = next((i for i, k in enumerate(kinds) if k != "時効"), len(kinds))
+        assert kinds[0] == "時効"
+        assert "時効" not in kinds[first_other:]
+
+
+async def test_find_a_claim_by_hiragana_open_it_and_come_back(demo_session):
+    claim_no, kana = guarantor_kana_claim()
+    surname = kana.split(" ")[0]
+    hiragana = "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in surname)
+    assert kana_key(hiragana) == kana_key(surname)
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimListScreen)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        for ch in hiragana:
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        assert app.focused is table
+        keys = [table.get_row(i)[0] for i in range(table.row_count)]
+        assert claim_no in keys
+        # every hit has an obligor with that kana
+        for no in keys:
+            claim = Claim.get(Claim.claim_no == no)
+            assert any(o.kana_key.startswith(kana_key(surname)) for o in claim.obligors)
+        table.move_cursor(keys.index(claim_no))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+        assert app.screen.claim_no == claim_no
+        obligors = app.screen.query_one("#table-obligors", DataTable)
+        assert (
+            obligors.row_count
+            == Obligor.select().join(Claim).where(Claim.claim_no == claim_no).count()
+        )
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimListScreen)
+        assert app.screen.query_one(VirtualTable).cursor_row_key == claim_no
+
+
+async def test_command_palette_opens_a_claim_by_number(demo_session):
+    claim_no = Claim.select().order_by(Claim.id.desc()).get().claim_no
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in claim_no:
+            await pilot.press(ch)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            from textual.command import CommandList
+
+            options = app.screen.query_one(CommandList)
+            if options.option_count and claim_no in str(options.get_option_at_index(0).prompt):
+                break
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+        assert app.screen.claim_no == claim_no
+
+
+async def test_help_lists_every_binding_of_the_screen_with_its_id(demo_session):
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        ids = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        assert {
+            "claims.search",
+            "claims.sort",
+            "app.help",
+            "app.quit",
+            "vtable.cursor_bottom",
+        } <= ids
+        await pilot.press("escape")
+        assert isinstance(app.screen, ClaimListScreen)
+
+
+async def test_keymap_from_config_remaps_a_binding(demo_path):
+    from dataclasses import replace
+
+    from tests.conftest import make_session
+
+    session = make_session(demo_path)
+    session.config = replace(session.config, keymap={"app.claims": "f9"})
+    app = KyushoApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimListScreen)
+
+
+async def test_end_jumps_to_the_last_claim(demo_session):
+    last = Claim.select().order_by(Claim.claim_no.desc()).get().claim_no
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert app.screen.query_one(VirtualTable).cursor_row_key == last
+
+
+async def test_no_color_still_shows_the_cursor(demo_session, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        await pilot.press("f3")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        line = table.render_line(1)
+        assert any(seg.style and seg.style.reverse for seg in line)
+
+
+def _snap_app(demo_path):
+    from tests.conftest import make_session
+
+    return KyushoApp(make_session(demo_path))
+
+
+def test_snapshot_home(demo_path, snap_compare):
+    async def ready(pilot):
+        await settle(pilot)
+
+    assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=ready)
+
+
+def test_snapshot_claim_detail(demo_path, snap_compare):
+    async def open_claim(pilot):
+        await settle(pilot)
+        claim_no = (
+            Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get().claim_no
+        )
+        pilot.app.open_claim(claim_no)
+        await settle(pilot)
+
+    assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=open_claim)
+
+
+@pytest.mark.parametrize("key", ["2", "5"])
+def test_snapshot_claim_detail_tabs(demo_path, snap_compare, key):
+    """The ledger (2) and limitation events (5) tabs of a claim that has both."""
+
+    async def open_tab(pilot):
+        await settle(pilot)
+        from models.schema import LedgerEntry, LimitationEvent
+
+        claim = (
+            Claim.select()
+            .where(
+                Claim.id.in_(LedgerEntry.select(LedgerEntry.claim))
+                & Claim.id.in_(LimitationEvent.select(LimitationEvent.claim))
+            )
+            .order_by(Claim.claim_no)
+            .get()
+        )
+        pilot.app.open_claim(claim.claim_no)
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+
+    assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=open_tab)
