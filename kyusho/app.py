@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+import screens
 from kyusho.services.claims import ClaimQuery, search_claims
 from kyusho.services.session import Session
 from screens.claim_detail import ClaimDetailScreen
@@ -53,7 +55,7 @@ class KyushoApp(App[None]):
     """kyusho: 求償権管理."""
 
     TITLE = "kyusho 求償権管理"
-    CSS_PATH = "../screens/app.tcss"
+    CSS_PATH = Path(screens.__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ClaimSearchProvider}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     MODES = {"home": HomeScreen, "claims": ClaimListScreen}

@@ -133,6 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `kyusho ... | head`
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # a bug: say so briefly; the traceback only on request
+        if os.environ.get("KYUSHO_DEBUG"):
+            raise
+        print(
+            f"kyusho: 予期しないエラーです（{type(exc).__name__}: {exc}）。"
+            "KYUSHO_DEBUG=1 を付けて再実行すると詳細が出ます。管理者に連絡してください。",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
 
 
 def _config(args: argparse.Namespace):

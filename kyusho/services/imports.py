@@ -100,7 +100,8 @@ def import_bytes(
         municipalities=municipality_names(),
     )
     report = ImportReport(kind=kind, rows=len(parsed.rows), dry_run=dry_run)
-    if parsed.errors:
+    header_bad = any(e.line == 1 for e in parsed.errors) or not parsed.rows
+    if parsed.errors and header_bad:
         raise ImportFailed(sorted(parsed.errors, key=lambda e: (e.line, e.column)))
     if progress:
         progress("検査", 0, len(parsed.rows))
@@ -113,10 +114,14 @@ def import_bytes(
     }[kind]
     try:
         with write_transaction(session.db):
-            errors = importer(session, parsed.rows, report, progress)
+            # the good rows are still checked against the database, so one report lists
+            # every bad row; any error rolls the whole file back
+            errors = importer(session, parsed.rows, report, progress) + list(parsed.errors)
             if errors:
-                report.errors = sorted(errors, key=lambda e: (e.line, e.column))
+                report.errors = sorted(set(errors), key=lambda e: (e.line, e.column, e.reason))
                 raise _Rollback
+            if progress:
+                progress("完了", report.rows, report.rows)
             audit.record(
                 session.login,
                 f"import.{kind}",
@@ -259,7 +264,17 @@ def _claim_values(v: dict[str, Any]) -> dict[str, Any]:
 def _same_claim(c: Claim, v: dict[str, Any]) -> bool:
     want = _claim_values(v)
     have = {k: getattr(c, k) for k in CLAIM_FIELDS}
-    return want == have
+    if want != have:
+        return False
+    if (c.staff.login if c.staff_id else None) != v["staff"]:
+        return False
+    names = {
+        m.name
+        for m in ClaimMunicipality.select(ClaimMunicipality.name).where(
+            ClaimMunicipality.claim == c.id
+        )
+    }
+    return names == set(v["municipalities"])
 
 
 def _import_claims(
@@ -390,7 +405,8 @@ def _import_obligors(
         seen[key] = row.line
         have = existing.get((claim.id, v["obligor_no"]))
         if have is not None:
-            if all(getattr(have, f) == v[f] for f in OBLIGOR_FIELDS):
+            # state is left out: events and staff change it after the import (免責確定 etc.)
+            if all(getattr(have, f) == v[f] for f in OBLIGOR_FIELDS if f != "state"):
                 report.skipped += 1
             else:
                 errors.append(
@@ -555,16 +571,21 @@ def _import_receipts(
         _tick(progress, "検査", i, len(rows))
     if errors:
         return errors
-    first_ids: list[int] = []
-    for chunk in _chunks(new_rows):
-        LedgerEntry.insert_many(chunk).execute()
-    # map claim -> first line that touched it, for reporting engine refusals
+    # SQLite gives the rows of one multi-row INSERT consecutive rowids ending at lastrowid,
+    # so each new entry's id maps back to its line for reporting engine refusals
+    line_of_entry: dict[int, int] = {}
+    for chunk, chunk_lines in zip(_chunks(new_rows), _chunks(lines), strict=True):
+        last = LedgerEntry.insert_many(chunk).execute()
+        for offset, line in enumerate(chunk_lines):
+            line_of_entry[last - len(chunk) + 1 + offset] = line
     claim_line: dict[int, int] = {}
     for r, line in zip(new_rows, lines, strict=True):
         claim_line.setdefault(r["claim"], line)
-    del first_ids
     for claim_id, exc in _recompute(claim_line, ledger=True, clocks=True):
-        errors.append(RowError(claim_line[claim_id], exc.field, exc.message))
+        seq = getattr(exc, "seq", None)
+        errors.append(
+            RowError(line_of_entry.get(seq, claim_line[claim_id]), exc.field, exc.message)
+        )
     report.added = len(new_rows)
     return errors
 
@@ -675,6 +696,7 @@ def _import_contacts(
             existing_plain.add((c.claim_id, c.at, c.channel))
     now = session.now()
     new_rows: list[dict[str, Any]] = []
+    seen_refs: dict[tuple[str, str], int] = {}
     for i, row in enumerate(rows, 1):
         v = row.values
         err = _missing_claim(row, claims)
@@ -698,9 +720,20 @@ def _import_contacts(
             )
             continue
         ref = v.get("ref")
-        if ref and (claim.id, ref) in existing_refs:
-            report.skipped += 1
-            continue
+        if ref:
+            if (v["claim_no"], ref) in seen_refs:
+                errors.append(
+                    RowError(
+                        row.line,
+                        "番号",
+                        f"番号 {ref} はこのファイルの {seen_refs[(v['claim_no'], ref)]} 行目と重複しています",
+                    )
+                )
+                continue
+            seen_refs[(v["claim_no"], ref)] = row.line
+            if (claim.id, ref) in existing_refs:
+                report.skipped += 1
+                continue
         if not ref and (claim.id, v["at"], v["channel"]) in existing_plain:
             errors.append(
                 RowError(row.line, "日時", "同じ交渉記録（日時・方法）がすでに登録されています")
