@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 GUIDE = (
     "ctrl+p: コマンドパレット（求償権番号・氏名・カナで検索） / ctrl+q: 終了 / "
-    "↑↓ PgUp PgDn Home End: 移動 / キーの変更は kyusho.toml の [keymap] に ID = \"キー\" で書きます"
+    '↑↓ PgUp PgDn Home End: 移動 / キーの変更は kyusho.toml の [keymap] に ID = "キー" で書きます'
 )
 
 
@@ -53,6 +53,8 @@ class HelpScreen(ModalScreen[None]):
                 rows[b.id][0] += f", {_keys(key)}"
                 continue
             rows[b.id] = [_keys(key), b.description or b.action]
-        for bid, (keys, description) in sorted(rows.items(), key=lambda kv: (kv[0].startswith("app."), kv[0])):
+        for bid, (keys, description) in sorted(
+            rows.items(), key=lambda kv: (kv[0].startswith("app."), kv[0])
+        ):
             table.add_row(keys, description, bid)
         table.focus()
