@@ -7,6 +7,7 @@ TUI. Database work happens in thread workers inside the screens.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from screens.claim_detail import ClaimDetailScreen
 from screens.claim_list import ClaimListScreen
 from screens.help import HelpScreen
 from screens.home import HomeScreen
+from screens.widgets import StatusLine
 
 
 class ClaimSearchProvider(Provider):
@@ -64,6 +66,7 @@ class KyushoApp(App[None]):
         Binding("f1,question_mark", "help", "ヘルプ", id="app.help"),
         Binding("f2", "switch_mode('home')", "ホーム", id="app.home"),
         Binding("f3", "switch_mode('claims')", "一覧", id="app.claims"),
+        Binding("f4", "as_of", "時点", id="app.as_of"),
         Binding("ctrl+q", "quit", "終了", id="app.quit", priority=True),
     ]
 
@@ -86,6 +89,23 @@ class KyushoApp(App[None]):
 
     def open_claim(self, claim_no: str) -> None:
         self.push_screen(ClaimDetailScreen(claim_no))
+
+    def action_as_of(self) -> None:
+        from screens.form import FormScreen
+        from screens.forms import as_of_form
+
+        self.push_screen(FormScreen(as_of_form(self.session)), self._set_as_of)
+
+    def _set_as_of(self, result) -> None:
+        if result is None:
+            return
+        self.session.view_as_of = None if result == date.min else result
+        for screen in self.screen_stack:
+            for widget in screen.query(StatusLine):
+                widget.on_mount()
+            reload = getattr(screen, "reload", None)
+            if reload is not None:
+                reload()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kyusho.errors import InputError
+from kyusho.keymap import BINDING_IDS
 
 SYSTEM_CONFIG = Path("/etc/kyusho/kyusho.toml")
 ROLES = ("staff", "manager", "admin")
@@ -254,12 +255,16 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     keymap_table = data.get("keymap", {})
     _table(keymap_table, "keymap")
     keymap: dict[str, str] = {}
-    for binding_id, keys in keymap_table.items():
-        keys = _str(keys, f"keymap.{binding_id}")
+    for binding_id, keys in _flatten(keymap_table).items():
+        name = f"keymap.{binding_id}"
+        if binding_id not in BINDING_IDS:
+            raise InputError(
+                name, "そのようなキー操作の ID はありません（F1 のヘルプに ID の一覧があります）"
+            )
+        keys = _str(keys, name)
         if not _KEY_RE.match(keys.replace(" ", "")):
             raise InputError(
-                f"keymap.{binding_id}",
-                f'キー名をカンマ区切りで指定してください（例: "ctrl+r,f5"）（値: {keys!r}）',
+                name, f'キー名をカンマ区切りで指定してください（例: "ctrl+r,f5"）（値: {keys!r}）'
             )
         keymap[binding_id] = keys.replace(" ", "")
 
@@ -286,6 +291,18 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         keymap=keymap,
         source=source,
     )
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`app.help = "f1"` written unquoted in TOML is a nested table: read it as the id."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
 
 
 def _table(value: Any, key: str) -> None:

@@ -133,11 +133,19 @@ def verify() -> VerifyResult:
     head_value = head.value if head else None
     actual = f"{expected_seq - 1}:{prev}" if checked else None
     if head_value != actual:
-        bad = checked + 1 if head_value else checked
+        # name the first event that does not fit the recorded head: the first one after it
+        # (events appended past it), the head's own event (rewritten), or the first missing one
+        recorded_seq = int(head_value.split(":", 1)[0]) if head_value else 0
+        if recorded_seq < checked:
+            bad = recorded_seq + 1
+        elif recorded_seq == checked:
+            bad = checked
+        else:
+            bad = checked + 1
         return VerifyResult(
             False,
             checked,
             bad,
-            f"連鎖の末尾が記録と一致しません（末尾のイベントの削除または追加の疑い: 記録 {head_value}）",
+            f"イベント {bad} 付近で連鎖の末尾が記録と一致しません（末尾のイベントの削除・追加・改変の疑い: 記録 {head_value}）",
         )
     return VerifyResult(True, checked)

@@ -27,6 +27,8 @@ from kyusho.vocab import (
     OBLIGOR_STATES,
     RECEIPT_METHODS,
 )
+from screens import forms
+from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import StatusLine
 
@@ -69,6 +71,12 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
 
     BINDINGS = [
         Binding("escape,backspace", "back", "戻る", id="detail.back"),
+        Binding("n", "receipt", "入金", id="detail.receipt"),
+        Binding("c", "cost", "費用", id="detail.cost"),
+        Binding("e", "event", "時効事由", id="detail.event"),
+        Binding("k", "contact", "交渉", id="detail.contact"),
+        Binding("p", "plan", "分割", id="detail.plan"),
+        Binding("x", "cancel_entry", "取消", id="detail.cancel"),
         Binding("r,f5", "reload", "再読込", id="detail.reload"),
         *[
             Binding(str(i + 1), f"tab('{key}')", label, show=False, id=f"detail.tab_{key}")
@@ -190,6 +198,59 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
+    # ------------------------------------------------------------------ entry forms
+
+    def _open_form(self, build, *args) -> None:
+        if self.view is None:
+            self.notify("読込中です", severity="warning")
+            return
+        spec = build(self.app.session, self.view, *args)  # type: ignore[attr-defined]
+        self.app.push_screen(FormScreen(spec), self._after_form)
+
+    def _after_form(self, result) -> None:
+        if result is not None:
+            self.notify("記録しました")
+            self.reload()
+
+    def _selected_obligor(self) -> int | None:
+        table = self.query_one("#table-obligors", DataTable)
+        if self.query_one(TabbedContent).active == "tab-obligors" and table.row_count:
+            return int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        return None
+
+    def action_receipt(self) -> None:
+        self._open_form(forms.receipt_form)
+
+    def action_cost(self) -> None:
+        self._open_form(forms.cost_form)
+
+    def action_event(self) -> None:
+        self._open_form(forms.event_form, self._selected_obligor())
+
+    def action_contact(self) -> None:
+        self._open_form(forms.contact_form, self._selected_obligor())
+
+    def action_plan(self) -> None:
+        self._open_form(forms.plan_form)
+
+    def action_cancel_entry(self) -> None:
+        """Cancel the ledger entry or limitation event under the cursor (after confirmation)."""
+        active = self.query_one(TabbedContent).active
+        if active not in ("tab-ledger", "tab-events"):
+            self.notify(
+                "明細タブ（2）か時効事由タブ（5）で取り消す行を選んでください", severity="warning"
+            )
+            return
+        key = active.removeprefix("tab-")
+        table = self.query_one(f"#table-{key}", DataTable)
+        if not table.row_count:
+            return
+        row_key = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        if key == "ledger":
+            self._open_form(forms.cancel_entry_form, row_key)
+        else:
+            self._open_form(forms.cancel_event_form, row_key)
+
     def action_back(self) -> None:
         self.app.pop_screen()
 
@@ -290,7 +351,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 yen(a.costs if a else None),
                 yen(a.damages if a else None),
                 yen(a.principal if a else None),
-                yen(row.balance_after.principal),
+                yen(row.balance_after.total),
                 mark,
                 key=str(row.entry.seq),
             )
@@ -337,6 +398,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 self._d(ev.until),
                 "取消" if ev.cancelled else "",
                 plain(ev.created_by),
+                key=str(ev.id),
             )
 
         t = table("decisions")

@@ -9,7 +9,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from kyusho.dates import format_date
+from kyusho.services.claims import claim_view
 from kyusho.services.worklist import WorkItem, worklist
+from screens import forms
+from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import StatusLine
 
@@ -29,6 +32,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
     BINDINGS = [
         Binding("enter", "open", "開く", id="home.open"),
         Binding("r,f5", "reload", "再読込", id="home.reload"),
+        Binding("k", "contact", "交渉記録", id="home.contact"),
         Binding("a", "toggle_all", "全担当", id="home.toggle_all"),
     ]
 
@@ -78,6 +82,9 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
     def on_worker_state_changed(self, event) -> None:
         from textual.worker import WorkerState
 
+        if event.worker.name == "contact-view" and event.state == WorkerState.SUCCESS:
+            self._open_contact(event.worker.result)
+            return
         if event.worker.name != "worklist":
             return
         if event.state == WorkerState.SUCCESS:
@@ -121,6 +128,27 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         if not self.items or table.cursor_row < 0:
             return
         self.app.open_claim(self.items[table.cursor_row].claim_no)  # type: ignore[attr-defined]
+
+    def action_contact(self) -> None:
+        """Record a contact for the item under the cursor without leaving the worklist."""
+        table = self.query_one(DataTable)
+        if not self.items or table.cursor_row < 0:
+            return
+        item = self.items[table.cursor_row]
+        session = self.app.session  # type: ignore[attr-defined]
+
+        def work():
+            return claim_view(session, item.claim_no, history=False)
+
+        self._contact_for = item
+        self.run_worker(work, thread=True, exclusive=True, name="contact-view")
+
+    def _open_contact(self, view) -> None:
+        item = self._contact_for
+        spec = forms.contact_form(self.app.session, view, item.obligor_no)  # type: ignore[attr-defined]
+        self.app.push_screen(
+            FormScreen(spec), lambda r: (self.notify("記録しました"), self.reload()) if r else None
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -229,3 +229,28 @@ def test_snapshot_claim_detail_tabs(demo_path, snap_compare, key):
         await settle(pilot)
 
     assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=open_tab)
+
+
+def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
+    """A [keymap] entry is checked against kyusho.keymap.BINDING_IDS without loading the UI."""
+    from textual.binding import Binding
+
+    import screens.claim_detail
+    import screens.claim_list
+    import screens.form
+    import screens.help
+    import screens.home
+    import screens.virtual_table
+    from kyusho.keymap import BINDING_IDS
+
+    classes = [
+        KyushoApp,
+        screens.home.HomeScreen,
+        screens.claim_list.ClaimListScreen,
+        screens.claim_detail.ClaimDetailScreen,
+        screens.help.HelpScreen,
+        screens.form.FormScreen,
+        screens.virtual_table.VirtualTable,
+    ]
+    declared = {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+    assert declared == BINDING_IDS

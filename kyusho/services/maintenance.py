@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,7 @@ def backup(session: Session, dest: Path) -> Path:
         source.backup(target, pages=1024)
     finally:
         target.close()
+    os.chmod(dest, 0o660)  # SQLite creates 0644 whatever the umask; the group must write
     return dest
 
 
@@ -148,6 +150,7 @@ def restore(src: Path, dest: Path) -> Path:
             target.execute("PRAGMA journal_mode=wal")
         finally:
             target.close()
+        os.chmod(dest, 0o660)
     finally:
         source.close()
     return dest

@@ -30,6 +30,7 @@ class WorkItem:
     claim_no: str
     obligor: str
     reason: str
+    obligor_no: int | None = None
 
 
 def _mine(session: Session, query, all_staff: bool):
@@ -93,7 +94,11 @@ def worklist(
         via = "・主債務者の時効" if r["via_principal"] else ""
         why = f"完成済み{via}" if days < 0 else f"あと{days}日{via}"
         who = f"{ROLE_SHORT[r['role']]} {r['name']}"
-        items.append(WorkItem(days, _d(r["completes_on"]), "limitation", r["claim_no"], who, why))
+        items.append(
+            WorkItem(
+                days, _d(r["completes_on"]), "limitation", r["claim_no"], who, why, r["obligor_id"]
+            )
+        )
 
     q = (
         Contact.select(Contact, Claim.claim_no, Obligor.name)

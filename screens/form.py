@@ -1,0 +1,262 @@
+"""A keyboard form in a modal: validated fields, a live preview, and a save run off the UI thread.
+
+Every field is parsed by the product's own parsers (amounts, dates), so the TUI refuses exactly
+what the CLI and CSV import refuse, with a message that names the field. Saving calls a service
+in a thread worker; a refusal from the service (overpayment, permissions, a conflict) is shown
+in the form and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from kyusho.dates import parse_date, parse_datetime
+from kyusho.errors import InputError, KyushoError
+from kyusho.money import parse_amount
+
+Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: Kind = "text"
+    required: bool = True
+    options: Sequence[tuple[str, Any]] = ()
+    default: Any = None
+    placeholder: str = ""
+
+
+@dataclass
+class FormSpec:
+    title: str
+    fields: Sequence[Field]
+    save: Callable[[dict[str, Any]], Any]  # blocking; runs in a thread worker
+    preview: Callable[[dict[str, Any]], str] | None = None  # blocking; runs in a thread worker
+    save_label: str = "保存"
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_field(f: Field, raw: Any) -> Any:
+    """The field's value, or InputError naming the field."""
+    if f.kind == "select":
+        if raw is Select.NULL or raw is None:
+            if f.required:
+                raise InputError(f.label, "選んでください")
+            return None
+        return raw
+    text = (raw or "").strip()
+    if not text:
+        if f.required:
+            raise InputError(f.label, "入力してください")
+        return None
+    if f.kind == "amount":
+        return parse_amount(text, f.label)
+    if f.kind == "date":
+        return parse_date(text, f.label)
+    if f.kind == "datetime":
+        return parse_datetime(text, f.label)
+    if f.kind == "int":
+        if not text.isdigit():
+            raise InputError(f.label, "数字で入力してください")
+        return int(text)
+    return text
+
+
+class FormScreen(ModalScreen[Any]):
+    """A modal form; dismisses with the save result, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "保存", id="form.save", priority=True),
+        Binding("escape", "cancel", "やめる", id="form.cancel"),
+        Binding("down", "app.focus_next", "次へ", show=False, id="form.next"),
+        Binding("up", "app.focus_previous", "前へ", show=False, id="form.previous"),
+    ]
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > #form-box {
+        width: 76; height: auto; max-height: 22;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    FormScreen .form-row { height: 1; margin: 0 0 0 0; }
+    FormScreen .form-label { width: 14; height: 1; }
+    FormScreen .form-row Input { width: 1fr; height: 1; border: none; padding: 0 1; }
+    FormScreen .form-row Select { width: 1fr; height: 1; }
+    FormScreen .form-row Input.-invalid { text-style: underline; }
+    FormScreen #form-title { text-style: bold; height: 1; }
+    FormScreen #form-note, FormScreen #form-preview { height: auto; color: $text-muted; }
+    FormScreen #form-error { height: auto; color: $error; text-style: bold; }
+    FormScreen #form-keys { height: 1; color: $text-muted; }
+    """
+
+    PREVIEW_DELAY = 0.15
+
+    def __init__(self, spec: FormSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self._preview_timer = None
+        self._saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form-box"):
+            yield Static(Text(self.spec.title), id="form-title")
+            if self.spec.note:
+                yield Static(Text(self.spec.note), id="form-note")
+            for f in self.spec.fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(f.label + ("" if f.required else "（任意）"), classes="form-label")
+                    if f.kind == "select":
+                        yield Select(
+                            [(label, value) for label, value in f.options],
+                            prompt=f.placeholder or "選択",
+                            value=f.default if f.default is not None else Select.NULL,
+                            id=f"f-{f.key}",
+                            compact=True,
+                        )
+                    else:
+                        yield Input(
+                            value="" if f.default is None else str(f.default),
+                            placeholder=f.placeholder,
+                            id=f"f-{f.key}",
+                            compact=True,
+                        )
+            yield Static("", id="form-preview")
+            yield Static("", id="form-error")
+            yield Static(
+                Text(f"Enter/↓ 次へ  ↑ 前へ  Ctrl+S {self.spec.save_label}  Esc やめる"),
+                id="form-keys",
+            )
+
+    def on_mount(self) -> None:
+        first = self.query(f"#f-{self.spec.fields[0].key}").first() if self.spec.fields else None
+        if first is not None:
+            first.focus()
+        self._schedule_preview()
+
+    # ------------------------------------------------------------------ values
+
+    def raw_values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.spec.fields:
+            widget = self.query_one(f"#f-{f.key}")
+            out[f.key] = widget.value  # type: ignore[attr-defined]
+        return out
+
+    def parse_all(self) -> tuple[dict[str, Any], list[InputError]]:
+        values: dict[str, Any] = dict(self.spec.extra)
+        errors: list[InputError] = []
+        raw = self.raw_values()
+        for f in self.spec.fields:
+            widget = self.query_one(f"#f-{f.key}")
+            try:
+                values[f.key] = parse_field(f, raw[f.key])
+                widget.remove_class("-invalid")
+            except InputError as exc:
+                errors.append(exc)
+                widget.add_class("-invalid")
+        return values, errors
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#form-error", Static).update(Text(message))
+
+    # ------------------------------------------------------------------ preview
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._schedule_preview()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._schedule_preview()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = [self.query_one(f"#f-{f.key}") for f in self.spec.fields]
+        if event.input is inputs[-1]:
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def _schedule_preview(self) -> None:
+        if self.spec.preview is None:
+            return
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(self.PREVIEW_DELAY, self._run_preview)
+
+    def _run_preview(self) -> None:
+        values, errors = self.parse_all()
+        preview = self.query_one("#form-preview", Static)
+        if errors:
+            # while typing, only say what is missing or wrong once something was entered
+            shown = [
+                e
+                for e in errors
+                if e.message != "入力してください" and e.message != "選んでください"
+            ]
+            preview.update(Text("\n".join(str(e) for e in shown)))
+            return
+        fn = self.spec.preview
+        assert fn is not None
+
+        def work() -> str:
+            try:
+                return fn(values)
+            except KyushoError as exc:
+                return f"！ {exc}"
+
+        self.run_worker(
+            work, thread=True, exclusive=True, group="form-preview", name="form-preview"
+        )
+
+    # ------------------------------------------------------------------ save
+
+    def action_save(self) -> None:
+        if self._saving:
+            return
+        values, errors = self.parse_all()
+        if errors:
+            self.show_error("\n".join(str(e) for e in errors))
+            bad = self.query_one(f"#f-{self._key_for(errors[0])}")
+            bad.focus()
+            return
+        self._saving = True
+        self.show_error("")
+        save = self.spec.save
+        self.run_worker(
+            lambda: save(values), thread=True, exclusive=True, group="form-save", name="form-save"
+        )
+
+    def _key_for(self, error: InputError) -> str:
+        for f in self.spec.fields:
+            if f.label == error.field:
+                return f.key
+        return self.spec.fields[0].key
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        name = event.worker.name
+        if name == "form-preview" and event.state == WorkerState.SUCCESS:
+            self.query_one("#form-preview", Static).update(Text(event.worker.result or ""))
+        elif name == "form-save":
+            if event.state == WorkerState.SUCCESS:
+                self.dismiss(event.worker.result if event.worker.result is not None else True)
+            elif event.state == WorkerState.ERROR:
+                self._saving = False
+                error = event.worker.error
+                if isinstance(error, KyushoError):
+                    self.show_error(f"保存していません: {error}")
+                else:
+                    self.show_error(f"保存できませんでした（{type(error).__name__}: {error}）")

@@ -1,0 +1,245 @@
+"""The entry forms of the claim screens: each is a FormSpec wired to one service call."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from kyusho.dates import format_date
+from kyusho.money import format_yen
+from kyusho.services import contacts, entries, events, plans
+from kyusho.services.claims import ClaimView
+from kyusho.services.session import Session
+from kyusho.vocab import CONTACT_CHANNELS, ENTRY_KINDS, EVENT_KINDS, RECEIPT_METHODS, ROLES
+from screens.form import Field, FormSpec
+
+
+def _obligor_options(view: ClaimView, *, with_collateral: bool = True) -> list[tuple[str, int]]:
+    return [
+        (f"{ov.row.obligor_no} {ROLES[ov.row.role]} {ov.row.name}", ov.row.obligor_no)
+        for ov in view.obligors
+        if with_collateral or ov.row.role != "collateral_provider"
+    ]
+
+
+def receipt_form(session: Session, view: ClaimView) -> FormSpec:
+    claim_no = view.claim.claim_no
+    style = session.config.dates
+
+    def preview(v: dict[str, Any]) -> str:
+        p = entries.preview_receipt(session, claim_no, v["date"], v["amount"])
+        a, b = p.allocation, p.balance_after
+        return (
+            f"充当: 費用 {format_yen(a.costs)} / 損害金 {format_yen(a.damages)} / 元金 {format_yen(a.principal)}\n"
+            f"入金後の残高: 元金 {format_yen(b.principal)} 損害金 {format_yen(b.damages)} 計 {format_yen(b.total)}"
+            f"（入金できる上限 {format_yen(p.maximum)}）"
+        )
+
+    def save(v: dict[str, Any]) -> Any:
+        return entries.post_receipt(
+            session, claim_no, v["date"], v["amount"], v["payer"], v["method"]
+        )
+
+    return FormSpec(
+        title=f"入金の記録 — {claim_no}",
+        fields=[
+            Field("date", "入金日", "date", default=format_date(session.today(), style)),
+            Field("amount", "金額", "amount", placeholder="1,234,567"),
+            Field("payer", "入金者", "select", options=_obligor_options(view), default=1),
+            Field(
+                "method",
+                "入金方法",
+                "select",
+                options=[(v, k) for k, v in RECEIPT_METHODS.items()],
+                default="transfer",
+            ),
+        ],
+        save=save,
+        preview=preview,
+        save_label="記録",
+        note="入金は入金日の損害金まで計算してから、この求償権の充当順序で充当します。",
+    )
+
+
+def cost_form(session: Session, view: ClaimView) -> FormSpec:
+    claim_no = view.claim.claim_no
+
+    def save(v: dict[str, Any]) -> Any:
+        return entries.post_cost(session, claim_no, v["date"], v["amount"], v["cost_kind"])
+
+    return FormSpec(
+        title=f"費用の記録 — {claim_no}",
+        fields=[
+            Field(
+                "date", "日付", "date", default=format_date(session.today(), session.config.dates)
+            ),
+            Field("amount", "金額", "amount"),
+            Field("cost_kind", "費用の種類", "text", default="訴訟費用"),
+        ],
+        save=save,
+    )
+
+
+def cancel_entry_form(session: Session, view: ClaimView, entry_id: int) -> FormSpec:
+    e = next(x for x in view.entries if x.id == entry_id)
+    label = ENTRY_KINDS.get(e.kind, e.kind)
+
+    def save(v: dict[str, Any]) -> Any:
+        return entries.cancel_entry(session, entry_id, v["reason"])
+
+    return FormSpec(
+        title=f"取消の確認 — {label} {format_date(e.date, session.config.dates)} {format_yen(e.amount)}",
+        note="取り消した明細は消えずに「取消」と表示され、以後の入金はすべて充当し直されます。",
+        fields=[Field("reason", "取消理由", "text", placeholder="例: 誤入力（金額違い）")],
+        save=save,
+        save_label="取り消す",
+    )
+
+
+def cancel_event_form(session: Session, view: ClaimView, event_id: int) -> FormSpec:
+    ev = next(x for x in view.events if x.id == event_id)
+
+    def save(v: dict[str, Any]) -> Any:
+        return events.cancel_event(session, event_id, v["reason"])
+
+    return FormSpec(
+        title=f"取消の確認 — {EVENT_KINDS.get(ev.kind, ev.kind)} {format_date(ev.date, session.config.dates)}",
+        note="取り消した事由は「取消」と表示され、時効は計算し直されます。",
+        fields=[Field("reason", "取消理由", "text")],
+        save=save,
+        save_label="取り消す",
+    )
+
+
+def plan_form(session: Session, view: ClaimView) -> FormSpec:
+    claim_no = view.claim.claim_no
+
+    def save(v: dict[str, Any]) -> Any:
+        return plans.add_plan(
+            session,
+            claim_no,
+            v["obligor"],
+            v["first_month"],
+            v["monthly_amount"],
+            v["due_day"],
+            v["last_month"],
+        )
+
+    return FormSpec(
+        title=f"分割弁済約定 — {claim_no}",
+        note="同じ関係人の有効な約定は「変更済」として残ります。支払日 31 は月末です。",
+        fields=[
+            Field("obligor", "関係人", "select", options=_obligor_options(view), default=1),
+            Field("first_month", "開始月", "date", placeholder="R7.4.1（月の任意の日）"),
+            Field("monthly_amount", "月額", "amount"),
+            Field("due_day", "支払日", "int", default="27"),
+            Field("last_month", "最終月", "date", required=False),
+        ],
+        save=save,
+    )
+
+
+def event_form(session: Session, view: ClaimView, obligor_no: int | None = None) -> FormSpec:
+    claim_no = view.claim.claim_no
+
+    def save(v: dict[str, Any]) -> Any:
+        return events.add_event(
+            session, claim_no, v["obligor"], v["kind"], v["date"], until=v["until"], ref=v["ref"]
+        )
+
+    return FormSpec(
+        title=f"時効事由の記録 — {claim_no}",
+        note="主債務者の事由は連帯保証人にも及びます。保証人の事由はその保証人だけです。",
+        fields=[
+            Field(
+                "obligor",
+                "関係人",
+                "select",
+                options=_obligor_options(view, with_collateral=False),
+                default=obligor_no or 1,
+            ),
+            Field(
+                "kind",
+                "事由",
+                "select",
+                options=[(v, k) for k, v in EVENT_KINDS.items()],
+                default="demand",
+            ),
+            Field(
+                "date", "日付", "date", default=format_date(session.today(), session.config.dates)
+            ),
+            Field("until", "終了日", "date", required=False, placeholder="協議合意の期間など"),
+            Field("ref", "番号", "text", required=False),
+        ],
+        save=save,
+        save_label="記録",
+    )
+
+
+def contact_form(session: Session, view: ClaimView, obligor_no: int | None = None) -> FormSpec:
+    claim_no = view.claim.claim_no
+
+    def save(v: dict[str, Any]) -> Any:
+        return contacts.add_contact(
+            session,
+            claim_no,
+            v["obligor"],
+            v["channel"],
+            v["outcome"],
+            v["note"] or "",
+            promised_amount=v["promised_amount"],
+            promised_on=v["promised_on"],
+            next_action=v["next_action"],
+            next_on=v["next_on"],
+        )
+
+    return FormSpec(
+        title=f"交渉記録 — {claim_no}",
+        fields=[
+            Field(
+                "obligor",
+                "関係人",
+                "select",
+                options=_obligor_options(view),
+                default=obligor_no or 1,
+            ),
+            Field(
+                "channel",
+                "方法",
+                "select",
+                options=[(v, k) for k, v in CONTACT_CHANNELS.items()],
+                default="phone",
+            ),
+            Field("outcome", "結果", "text", placeholder="例: 本人と話せた"),
+            Field("note", "内容", "text", required=False),
+            Field("promised_amount", "約束金額", "amount", required=False),
+            Field("promised_on", "約束日", "date", required=False),
+            Field("next_action", "次回行動", "text", required=False),
+            Field("next_on", "次回日", "date", required=False),
+        ],
+        save=save,
+        save_label="記録",
+    )
+
+
+def as_of_form(session: Session) -> FormSpec:
+    def save(v: dict[str, Any]) -> Any:
+        return v["as_of"] or date.min
+
+    return FormSpec(
+        title="表示する時点",
+        note="この日の終わり時点の残高・時効で全画面を表示します。空欄で今日に戻ります。",
+        fields=[
+            Field(
+                "as_of",
+                "時点",
+                "date",
+                required=False,
+                default=format_date(session.view_as_of, session.config.dates)
+                if session.view_as_of
+                else "",
+            )
+        ],
+        save=save,
+        save_label="表示",
+    )
