@@ -180,7 +180,8 @@ def build_demo(
         towns, lenders = AREAS[area]
         kind = rng.random()
         # a spread of subrogation dates, with some about five years ago so alerts show
-        if n % 12 == 0:
+        bankrupt = n % 12 == 6  # 破産手続終結: guarantors left on their own clocks
+        if n % 12 == 0 or bankrupt:
             sub = today - timedelta(days=5 * 365 - rng.randint(20, 170))
         else:
             sub = today - timedelta(days=rng.randint(120, 9 * 365))
@@ -225,7 +226,7 @@ def build_demo(
         )
         town = rng.choice(towns)
         address = f"{area if area != '川崎市' else '神奈川県川崎市'}{town}{rng.randint(1, 9)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}"
-        corporate = kind < 0.65
+        corporate = kind < 0.65 or bankrupt
         if corporate:
             biz, bizk = rng.choice(BUSINESS)
             form, _ = rng.choice(FORMS)
@@ -303,7 +304,7 @@ def build_demo(
                 k += 1
                 d = period_end(start, months=k) + timedelta(days=1) - timedelta(days=1)
             plans.append((claim_no, payer, start, amount, start.day))
-        elif not trap and not lapsed and rng.random() < 0.7:
+        elif not trap and not lapsed and not bankrupt and rng.random() < 0.7:
             monthly = rng.random() < 0.45
             payer = rng.choice(payers) if guarantors else 1
             if monthly:
@@ -348,7 +349,10 @@ def build_demo(
                         budget -= amount
         # limitation events: older claims were renewed by judgment or acknowledgement
         r = rng.random()
-        if not trap and not lapsed and age > 4 * 365:
+        if bankrupt:
+            d = sub + timedelta(days=rng.randint(150, 400))
+            event_rows.append([claim_no, 1, "法人格消滅", d.isoformat(), "", f"E{n}-1"])
+        elif not trap and not lapsed and age > 4 * 365:
             if r < 0.7:
                 filed = sub + timedelta(days=rng.randint(300, min(age - 200, 4 * 365)))
                 event_rows.append(
@@ -530,10 +534,3 @@ def build_demo(
                 after=values,
                 reason="demo",
             )
-    _refresh_plan_arrears(session)
-
-
-def _refresh_plan_arrears(session: Session) -> None:
-    from kyusho.services.plans import refresh_arrears
-
-    refresh_arrears(session)

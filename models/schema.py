@@ -179,9 +179,6 @@ class Plan(BaseModel):
     note = TextField(default="")
     created_by = CharField()
     created_at = DateTimeField()
-    # projection
-    arrears = IntegerField(default=0)
-    in_arrears = BooleanField(default=False)
 
 
 class LimitationEvent(BaseModel):
@@ -195,6 +192,8 @@ class LimitationEvent(BaseModel):
     note = TextField(default="")
     cancelled = BooleanField(default=False)
     cancel_reason = TextField(null=True)
+    # the obligor's state before a discharge/extinction event set it (restored on cancel)
+    prev_state = CharField(null=True)
     created_by = CharField()
     created_at = DateTimeField()
 

@@ -133,12 +133,13 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         )
         cols(
             "plans",
-            ("関係人", 14),
+            ("関係人", 12),
             ("開始", 9),
             ("終了", 9),
-            ("月額", 10),
+            ("月額", 9),
             ("支払日", 6),
             ("状態", 6),
+            ("延滞", 10),
         )
         cols(
             "contacts",
@@ -178,7 +179,9 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         def work() -> ClaimView:
             return claim_view(session, claim_no, as_of)
 
-        self.run_worker(work, thread=True, exclusive=True, group="detail", name="detail")
+        self.run_worker(
+            work, thread=True, exit_on_error=False, exclusive=True, group="detail", name="detail"
+        )
 
     def on_worker_state_changed(self, event) -> None:
         from textual.worker import WorkerState
@@ -294,6 +297,15 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.query_one("#detail-summary", Static).update(summary)
         self._fill(view)
 
+    @staticmethod
+    def _arrears(view: ClaimView, plan_id: int) -> Text:
+        if plan_id not in view.plan_arrears:
+            return Text("")
+        amount, late = view.plan_arrears[plan_id]
+        if not amount:
+            return Text("なし")
+        return Text(f"{format_yen(amount, unit=False)}{'!' if late else ''}", justify="right")
+
     def _fill(self, view: ClaimView) -> None:
         names = {o.row.id: o.row.name for o in view.obligors}
 
@@ -370,6 +382,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                     "completed": "完了",
                     "cancelled": "取消",
                 }.get(p.status, p.status),
+                self._arrears(view, p.id),
             )
 
         t = table("contacts")

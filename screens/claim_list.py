@@ -86,7 +86,7 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
     def on_mount(self) -> None:
         self._apply()
         self.query_one(VirtualTable).focus()
-        self.run_worker(self._load_filters, thread=True, name="filters")
+        self.run_worker(self._load_filters, thread=True, exit_on_error=False, name="filters")
         self.start_live_refresh()
 
     def _load_filters(self) -> tuple[list[str], list[str]]:

@@ -216,7 +216,12 @@ class FormScreen(ModalScreen[Any]):
                 return f"！ {exc}"
 
         self.run_worker(
-            work, thread=True, exclusive=True, group="form-preview", name="form-preview"
+            work,
+            thread=True,
+            exit_on_error=False,
+            exclusive=True,
+            group="form-preview",
+            name="form-preview",
         )
 
     # ------------------------------------------------------------------ save
@@ -234,7 +239,12 @@ class FormScreen(ModalScreen[Any]):
         self.show_error("")
         save = self.spec.save
         self.run_worker(
-            lambda: save(values), thread=True, exclusive=True, group="form-save", name="form-save"
+            lambda: save(values),
+            thread=True,
+            exit_on_error=False,
+            exclusive=True,
+            group="form-save",
+            name="form-save",
         )
 
     def _key_for(self, error: InputError) -> str:

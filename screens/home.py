@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from kyusho.dates import format_date
 from kyusho.services.claims import claim_view
-from kyusho.services.worklist import WorkItem, worklist
+from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
@@ -33,12 +33,12 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         Binding("enter", "open", "開く", id="home.open"),
         Binding("r,f5", "reload", "再読込", id="home.reload"),
         Binding("k", "contact", "交渉記録", id="home.contact"),
-        Binding("a", "toggle_all", "全担当", id="home.toggle_all"),
+        Binding("a", "toggle_all", "自分/全担当", id="home.toggle_all"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.all_staff = False
+        self.all_staff: bool | None = None  # None: the role's default (staff: mine)
         self.items: list[WorkItem] = []
 
     def compose(self) -> ComposeResult:
@@ -65,7 +65,10 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         self.reload()
 
     def action_toggle_all(self) -> None:
-        self.all_staff = not self.all_staff
+        current = (
+            self.all_staff if self.all_staff is not None else default_scope_is_all(self.app.session)
+        )  # type: ignore[attr-defined]
+        self.all_staff = not current
         self.reload()
 
     def reload(self) -> None:
@@ -77,7 +80,14 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         def work() -> list[WorkItem]:
             return worklist(session, as_of=as_of, all_staff=all_staff)
 
-        self.run_worker(work, thread=True, exclusive=True, group="worklist", name="worklist")
+        self.run_worker(
+            work,
+            thread=True,
+            exit_on_error=False,
+            exclusive=True,
+            group="worklist",
+            name="worklist",
+        )
 
     def on_worker_state_changed(self, event) -> None:
         from textual.worker import WorkerState
@@ -120,7 +130,10 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
                 ):
                     table.move_cursor(row=i, animate=False)
                     break
-        who = "全担当" if (self.all_staff or self.app.session.role != "staff") else "自分の担当"  # type: ignore[attr-defined]
+        scope = (
+            self.all_staff if self.all_staff is not None else default_scope_is_all(self.app.session)
+        )  # type: ignore[attr-defined]
+        who = "全担当" if scope else "自分の担当"
         self.query_one("#home-title", Static).update(f"今日の仕事（{who}） {len(items)}件")
 
     def action_open(self) -> None:
@@ -141,7 +154,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
             return claim_view(session, item.claim_no, history=False)
 
         self._contact_for = item
-        self.run_worker(work, thread=True, exclusive=True, name="contact-view")
+        self.run_worker(work, thread=True, exit_on_error=False, exclusive=True, name="contact-view")
 
     def _open_contact(self, view) -> None:
         item = self._contact_for

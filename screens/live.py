@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from models.db import ChangeWatcher
 
+QUIET_WORKERS = {
+    "live-poll": "他の利用者の変更を確認できませんでした",
+    "contact-view": "求償権を読み込めませんでした",
+    "filters": "絞り込みの候補を読み込めませんでした",
+}
+
 
 class LiveRefreshMixin:
     """Polls SQLite's data_version in a thread worker; calls ``on_data_changed`` on change."""
@@ -23,7 +29,14 @@ class LiveRefreshMixin:
         def work() -> bool:
             return watcher.changed()
 
-        self.run_worker(work, thread=True, exclusive=True, group="live-poll", name="live-poll")  # type: ignore[attr-defined]
+        self.run_worker(
+            work,
+            thread=True,
+            exit_on_error=False,
+            exclusive=True,
+            group="live-poll",
+            name="live-poll",
+        )  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event) -> None:  # chained by screens that define their own
         from textual.worker import WorkerState

@@ -26,7 +26,7 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         tables = pilot.app.screen.query(VirtualTable)
-        busy = any(t.is_busy for t in tables)
+        busy = any(t.is_busy or t.is_loading for t in tables)
         if not busy and all(w.is_finished for w in pilot.app.workers):
             return
     raise AssertionError("workers never settled")

@@ -122,7 +122,12 @@ async def settle(pilot: Pilot[Any]) -> VirtualTable:
     for _ in range(100):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if not table.is_busy and all(w.is_finished for w in pilot.app.workers):
+        # is_loading: on a loaded machine the first worker may not have started yet
+        if (
+            not table.is_busy
+            and not table.is_loading
+            and all(w.is_finished for w in pilot.app.workers)
+        ):
             return table
     raise AssertionError("table workers never settled")
 

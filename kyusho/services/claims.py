@@ -192,6 +192,9 @@ class ClaimView:
     contacts: list[Contact]
     decisions: list[Decision]
     history: list[AuditEvent] = field(default_factory=list)
+    plan_arrears: dict[int, tuple[int, bool]] = field(
+        default_factory=dict
+    )  # plan id -> (arrears, late)
 
     @property
     def balance(self) -> Balance:
@@ -252,6 +255,11 @@ def claim_view(
         ),
         decisions=list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)),
     )
+    from kyusho.services.plans import plan_status
+
+    for p in view.plans:
+        if p.status == "active":
+            view.plan_arrears[p.id] = plan_status(session, p, as_of)
     if history:
         ids = [str(claim.id)]
         view.history = list(
@@ -433,7 +441,10 @@ def update_claim(
         claim.updated_by = session.login
         claim.save()
         if "allocation_order" in changes or "damages_rate" in changes:
-            projections.recompute_ledger(claim)
+            field = "充当順序" if "allocation_order" in changes else "損害金率"
+            projections.recompute_ledger_for(
+                claim, new_seq=None, field=field, what="この変更をする"
+            )
         audit.record(
             session.login,
             "claim.update",

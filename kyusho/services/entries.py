@@ -76,7 +76,15 @@ def preview_receipt(session: Session, claim_no: str, on: date, amount: int) -> P
     alloc = ledger.preview_receipt(terms, engine, on, amount)
     trial = [*engine, ledger.Entry(seq=10**12, date=on, kind="receipt", amount=amount)]
     last = max([on, *[e.date for e in engine if not e.cancelled]])
-    result = ledger.compute(terms, trial, last)
+    try:
+        result = ledger.compute(terms, trial, last)
+    except ledger.OverpaymentError as exc:
+        later = next((r for r in rows if r.id == exc.seq), None)
+        amount = f"{later.amount:,}円" if later else ""
+        raise InputError(
+            "入金日",
+            f"この入金を記録すると {exc.date.isoformat()} の入金 {amount} が残高を超えてしまいます",
+        ) from None
     return Preview(allocation=alloc, balance_after=result.balance, maximum=maximum)
 
 
@@ -120,7 +128,9 @@ def post_receipt(
             created_by=session.login,
             created_at=session.now(),
         )
-        projections.recompute_ledger(claim)
+        projections.recompute_ledger_for(
+            claim, new_seq=entry.id, field="入金日", what="この入金を記録する"
+        )
         projections.recompute_clocks(claim)
         entry = LedgerEntry.get_by_id(entry.id)
         audit.record(session.login, "receipt.post", "claim", claim.id, after=entry_dict(entry))
@@ -173,7 +183,7 @@ def post_damages_waiver(
         created_by=session.login,
         created_at=session.now(),
     )
-    projections.recompute_ledger(claim)
+    projections.recompute_ledger_for(claim, new_seq=entry.id, field="金額", what="この減免をする")
     audit.record(
         session.login,
         "damages_waiver.post",
@@ -205,7 +215,9 @@ def cancel_entry(session: Session, entry_id: int, reason: str) -> LedgerEntry:
         entry.cancelled_at = session.now()
         entry.save()
         claim = Claim.get_by_id(entry.claim_id)
-        projections.recompute_ledger(claim)
+        projections.recompute_ledger_for(
+            claim, new_seq=None, field="明細", what="この明細を取り消す"
+        )
         if entry.kind == "receipt":
             projections.recompute_clocks(claim)
         audit.record(

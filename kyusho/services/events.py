@@ -63,6 +63,7 @@ def add_event(
             until=until,
             ref=ref,
             note=note,
+            prev_state=obligor.state if kind in STATE_OF_EVENT else None,
             created_by=session.login,
             created_at=session.now(),
         )
@@ -72,9 +73,12 @@ def add_event(
         return ev
 
 
+STATE_OF_EVENT = {"discharge": "discharged", "extinguished": "extinguished"}
+
+
 def apply_obligor_state(obligor: Obligor, kind: str) -> None:
     """Discharge and extinction are also the obligor's state."""
-    state = {"discharge": "discharged", "extinguished": "extinguished"}.get(kind)
+    state = STATE_OF_EVENT.get(kind)
     if state and obligor.state != state:
         Obligor.update(state=state).where(Obligor.id == obligor.id).execute()
         obligor.state = state
@@ -94,6 +98,8 @@ def cancel_event(session: Session, event_id: int, reason: str) -> LimitationEven
         ev.cancel_reason = reason.strip()
         ev.save()
         claim = Claim.get_by_id(ev.claim_id)
+        if ev.kind in STATE_OF_EVENT:
+            _restore_state(ev)
         projections.recompute_clocks(claim)
         audit.record(
             session.login,
@@ -105,3 +111,20 @@ def cancel_event(session: Session, event_id: int, reason: str) -> LimitationEven
             reason=reason.strip(),
         )
         return ev
+
+
+def _restore_state(ev: LimitationEvent) -> None:
+    """Undo the state a cancelled discharge/extinction set, unless another live one remains."""
+    others = (
+        LimitationEvent.select()
+        .where(
+            (LimitationEvent.obligor == ev.obligor_id)
+            & (LimitationEvent.id != ev.id)
+            & (LimitationEvent.cancelled == False)
+            & LimitationEvent.kind.in_(tuple(STATE_OF_EVENT))
+        )
+        .order_by(LimitationEvent.date.desc(), LimitationEvent.id.desc())
+        .first()
+    )
+    state = STATE_OF_EVENT[others.kind] if others else (ev.prev_state or "normal")
+    Obligor.update(state=state).where(Obligor.id == ev.obligor_id).execute()

@@ -763,5 +763,19 @@ def _import_contacts(
         return errors
     for chunk in _chunks(new_rows):
         Contact.insert_many(chunk).execute()
+    # as when a contact is entered by hand, only the latest next action of a claim stays open
+    for chunk in _chunks(sorted({r["claim"] for r in new_rows if r["next_on"] is not None})):
+        latest: dict[int, int] = {}
+        for c in (
+            Contact.select(Contact.id, Contact.claim, Contact.at)
+            .where(Contact.claim.in_(chunk) & Contact.next_on.is_null(False))
+            .order_by(Contact.at, Contact.id)
+        ):
+            latest[c.claim_id] = c.id
+        Contact.update(next_done=True).where(
+            Contact.claim.in_(chunk)
+            & Contact.next_on.is_null(False)
+            & Contact.id.not_in(list(latest.values()))
+        ).execute()
     report.added = len(new_rows)
     return errors

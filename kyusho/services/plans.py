@@ -78,8 +78,6 @@ def add_plan(
         )
         for o in old:
             Plan.update(status="superseded", superseded_by=plan.id).where(Plan.id == o.id).execute()
-        arrears, late = plan_status(session, plan, session.today())
-        Plan.update(arrears=arrears, in_arrears=late).where(Plan.id == plan.id).execute()
         audit.record(
             session.login,
             "plan.add",
@@ -95,16 +93,3 @@ def add_plan(
             },
         )
         return plan
-
-
-def refresh_arrears(session: Session, as_of: date | None = None) -> int:
-    """Recompute the arrears projection of every active plan (daily, and after receipts)."""
-    as_of = as_of or session.today()
-    changed = 0
-    with write_transaction(session.db):
-        for p in Plan.select().where(Plan.status == "active"):
-            arrears, late = plan_status(session, p, as_of)
-            if (arrears, late) != (p.arrears, p.in_arrears):
-                Plan.update(arrears=arrears, in_arrears=late).where(Plan.id == p.id).execute()
-                changed += 1
-    return changed

@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from kyusho import ledger, limitation
+from kyusho.errors import InputError
 from kyusho.ledger import Balance, ClaimTerms, Entry
 from models.schema import Claim, LedgerEntry, LimitationEvent, Obligor
 
@@ -83,6 +84,27 @@ def recompute_ledger(
             for key, value in diff.items():
                 setattr(claim, key, value)
     return changed
+
+
+def recompute_ledger_for(claim: Claim, *, new_seq: int | None, field: str, what: str) -> int:
+    """recompute_ledger, but a refusal caused by a LATER receipt says so.
+
+    When a back-dated receipt, a cancellation or a changed order makes some other, later
+    receipt exceed the balance, the engine's message (that receipt's maximum) would mislead
+    the user about the amount they entered; name the receipt that no longer fits instead.
+    """
+    try:
+        return recompute_ledger(claim)
+    except ledger.OverpaymentError as exc:
+        if exc.seq == new_seq:
+            raise
+        later = LedgerEntry.get_or_none(LedgerEntry.id == exc.seq)
+        amount = f"{later.amount:,}円" if later else ""
+        raise InputError(
+            field,
+            f"{what}と {exc.date.isoformat()} の入金 {amount} が残高を超えてしまいます"
+            "（その入金を先に取り消すか、内容を見直してください）",
+        ) from None
 
 
 def balance_from_projection(claim: Claim, as_of: date) -> Balance:

@@ -20,11 +20,19 @@ from models.schema import Claim, Contact, Decision, LedgerEntry, Obligor, Plan, 
 ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_provider": "物"}
 
 OPEN_STATUSES = ("active", "suspended")
+RANK = {
+    "limitation": 0,
+    "next_action": 1,
+    "broken_promise": 2,
+    "plan_arrears": 3,
+    "review": 4,
+    "approval": 5,
+}
 
 
 @dataclass(frozen=True)
 class WorkItem:
-    urgency: int  # lower is more urgent
+    rank: int  # the kind of item: limitation alerts first (SPEC 4.7 order)
     due: date | None
     kind: str  # limitation | next_action | broken_promise | plan_arrears | review
     claim_no: str
@@ -34,13 +42,23 @@ class WorkItem:
 
 
 def _mine(session: Session, query, all_staff: bool):
-    if all_staff or session.role in ("manager", "admin"):
+    if all_staff:
         return query
     return query.where(Claim.staff == Staff.select(Staff.id).where(Staff.login == session.login))
 
 
+def default_scope_is_all(session: Session) -> bool:
+    """Staff see their own claims; managers and admins everyone's (SPEC 4.7), with a toggle."""
+    return session.role in ("manager", "admin")
+
+
 def limitation_due(
-    session: Session, *, within: int, as_of: date, staff: str | None = None
+    session: Session,
+    *,
+    within: int,
+    as_of: date,
+    staff: str | None = None,
+    undecided_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Obligors whose completes_on falls within ``within`` days (or has passed), nearest first.
 
@@ -61,6 +79,12 @@ def limitation_due(
     )
     if staff:
         q = q.where(Claim.staff == Staff.select(Staff.id).where(Staff.login == staff))
+    if undecided_only:
+        # a completed clock stays on the worklist until a decision on the claim takes it up
+        decided = Decision.select(Decision.claim).where(
+            Decision.status.in_(("proposed", "approved"))
+        )
+        q = q.where(~((Obligor.completes_on < as_of) & Claim.id.in_(decided)))
     out = []
     for o in q:
         out.append(
@@ -79,16 +103,22 @@ def limitation_due(
 
 
 def worklist(
-    session: Session, *, as_of: date | None = None, all_staff: bool = False, limit: int = 500
+    session: Session, *, as_of: date | None = None, all_staff: bool | None = None, limit: int = 500
 ) -> list[WorkItem]:
     """Today's work for the acting user (managers and admins: everyone's)."""
     as_of = as_of or session.today()
     policy = session.config.policy
     items: list[WorkItem] = []
-    mine_login = None if (all_staff or session.role in ("manager", "admin")) else session.login
+    if all_staff is None:
+        all_staff = default_scope_is_all(session)
+    mine_login = None if all_staff else session.login
 
     for r in limitation_due(
-        session, within=policy.limitation_alert_days, as_of=as_of, staff=mine_login
+        session,
+        within=policy.limitation_alert_days,
+        as_of=as_of,
+        staff=mine_login,
+        undecided_only=True,
     )[:limit]:
         days = r["days_left"]
         via = "・主債務者の時効" if r["via_principal"] else ""
@@ -96,12 +126,21 @@ def worklist(
         who = f"{ROLE_SHORT[r['role']]} {r['name']}"
         items.append(
             WorkItem(
-                days, _d(r["completes_on"]), "limitation", r["claim_no"], who, why, r["obligor_id"]
+                RANK["limitation"],
+                _d(r["completes_on"]),
+                "limitation",
+                r["claim_no"],
+                who,
+                why,
+                r["obligor_id"],
             )
         )
 
+    # next actions due (the latest open one per claim; a new contact closes older ones)
     q = (
-        Contact.select(Contact, Claim.claim_no, Obligor.name)
+        Contact.select(
+            Contact, Claim.id, Claim.claim_no, Obligor.id, Obligor.name, Obligor.obligor_no
+        )
         .join(Claim)
         .switch(Contact)
         .join(Obligor, JOIN.LEFT_OUTER)
@@ -109,44 +148,44 @@ def worklist(
             (Contact.next_on <= as_of)
             & (Contact.next_done == False)
             & Claim.status.in_(OPEN_STATUSES)
-        )  # noqa: E712
+        )
         .order_by(Contact.next_on)
         .limit(limit)
     )
     for c in _mine(session, q, all_staff):
         items.append(
             WorkItem(
-                1000 + (c.next_on - as_of).days,
+                RANK["next_action"],
                 c.next_on,
                 "next_action",
                 c.claim.claim_no,
-                c.obligor.name if c.obligor_id else "",
+                c.obligor.name if c.obligor else "",
                 f"次回行動: {c.next_action}",
+                c.obligor.obligor_no if c.obligor else None,
             )
         )
 
-    # broken promises: date passed, no receipt of at least the amount from that obligor since the contact
+    # broken promises (SPEC 4.5): the date has passed without a receipt of at least the promised
+    # amount from that obligor between the contact and the promised date
     q = (
-        Contact.select(Contact, Claim.claim_no, Obligor.name)
+        Contact.select(
+            Contact, Claim.id, Claim.claim_no, Obligor.id, Obligor.name, Obligor.obligor_no
+        )
         .join(Claim)
         .switch(Contact)
         .join(Obligor, JOIN.LEFT_OUTER)
-        .where(
-            (Contact.promised_on < as_of)
-            & (Contact.promised_on >= as_of - timedelta(days=90))
-            & Claim.status.in_(OPEN_STATUSES)
-        )
+        .where((Contact.promised_on < as_of) & Claim.status.in_(OPEN_STATUSES))
         .order_by(Contact.promised_on)
         .limit(limit)
     )
     for c in _mine(session, q, all_staff):
         paid = (
-            LedgerEntry.select(LedgerEntry.amount)
+            LedgerEntry.select(LedgerEntry.id)
             .where(
-                (LedgerEntry.claim == c.claim_id)
-                & (LedgerEntry.payer == c.obligor_id)
+                (LedgerEntry.claim == c.claim.id)
+                & (LedgerEntry.payer == (c.obligor.id if c.obligor else None))
                 & (LedgerEntry.kind == "receipt")
-                & (LedgerEntry.cancelled == False)  # noqa: E712
+                & (LedgerEntry.cancelled == False)
                 & (LedgerEntry.date >= c.at.date())
                 & (LedgerEntry.date <= c.promised_on)
                 & (LedgerEntry.amount >= c.promised_amount)
@@ -156,19 +195,20 @@ def worklist(
         if not paid:
             items.append(
                 WorkItem(
-                    2000 + (c.promised_on - as_of).days,
+                    RANK["broken_promise"],
                     c.promised_on,
                     "broken_promise",
                     c.claim.claim_no,
-                    c.obligor.name if c.obligor_id else "",
+                    c.obligor.name if c.obligor else "",
                     f"入金約束 {c.promised_amount:,}円 未入金",
+                    c.obligor.obligor_no if c.obligor else None,
                 )
             )
 
     from kyusho.services.plans import plan_status
 
     q = (
-        Plan.select(Plan, Claim.claim_no, Obligor.name)
+        Plan.select(Plan, Claim.id, Claim.claim_no, Obligor.id, Obligor.name, Obligor.obligor_no)
         .join(Claim)
         .switch(Plan)
         .join(Obligor)
@@ -176,16 +216,19 @@ def worklist(
         .limit(limit * 4)
     )
     for p in _mine(session, q, all_staff):
+        claim_no, name, obligor_no = p.claim.claim_no, p.obligor.name, p.obligor.obligor_no
+        p.claim_id, p.obligor_id = p.claim.id, p.obligor.id  # plan_status reads the ids
         arrears, late = plan_status(session, p, as_of)
         if late:
             items.append(
                 WorkItem(
-                    3000,
+                    RANK["plan_arrears"],
                     None,
                     "plan_arrears",
-                    p.claim.claim_no,
-                    p.obligor.name,
+                    claim_no,
+                    name,
                     f"分割弁済の延滞 {arrears:,}円",
+                    obligor_no,
                 )
             )
 
@@ -198,7 +241,7 @@ def worklist(
     for c in _mine(session, q, all_staff):
         items.append(
             WorkItem(
-                4000,
+                RANK["review"],
                 c.review_on,
                 "review",
                 c.claim_no,
@@ -207,16 +250,18 @@ def worklist(
             )
         )
 
-    q = (
-        Decision.select(Decision, Claim.claim_no)
-        .join(Claim)
-        .where((Decision.status == "proposed") & (Decision.proposer != session.login))
-    )
+    # decisions awaiting this user's approval (never their own proposal: four-eyes)
     if session.role != "staff":
-        for d in q.limit(limit):
+        q = (
+            Decision.select(Decision, Claim.claim_no)
+            .join(Claim)
+            .where((Decision.status == "proposed") & (Decision.proposer != session.login))
+            .limit(limit)
+        )
+        for d in q:
             items.append(
                 WorkItem(
-                    500,
+                    RANK["approval"],
                     None,
                     "approval",
                     d.claim.claim_no,
@@ -225,7 +270,7 @@ def worklist(
                 )
             )
 
-    items.sort(key=lambda i: (i.urgency, i.claim_no))
+    items.sort(key=lambda i: (i.rank, i.due or date.max, i.claim_no, i.obligor))
     return items
 
 

@@ -1,0 +1,335 @@
+"""Keyboard flows that write: receipts with the live preview, costs, cancellation, plans,
+the as-of date, limitation events and contacts (SPEC 5.1, issues 3 and 4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from kyusho.app import KyushoApp
+from kyusho.ledger import compute
+from kyusho.services import projections
+from models.schema import Claim, Contact, LedgerEntry, LimitationEvent, Obligor, Plan
+from screens.claim_detail import ClaimDetailScreen
+from screens.form import FormScreen
+from screens.home import HomeScreen
+from tests.conftest import TODAY
+from tests.test_tui import SIZE, settle
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    for ch in text:
+        await pilot.press(ch)
+
+
+async def open_claim(pilot: Pilot[Any], claim_no: str) -> ClaimDetailScreen:
+    await settle(pilot)
+    pilot.app.open_claim(claim_no)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ClaimDetailScreen)
+    return screen
+
+
+async def fill(pilot: Pilot[Any], field: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(f"#f-{field}", Input)
+    widget.focus()
+    widget.value = ""
+    await type_text(pilot, text)
+
+
+def active_claim_with_debtor_receipts() -> Claim:
+    return (
+        Claim.select()
+        .where((Claim.status == "active") & Claim.id.in_(LedgerEntry.select(LedgerEntry.claim)))
+        .order_by(Claim.claim_no)
+        .get()
+    )
+
+
+def stored_matches_recomputation(claim: Claim) -> bool:
+    rows = projections.entries_of(claim.id)
+    result = compute(
+        projections.terms_of(claim), [projections.as_engine_entry(r) for r in rows], TODAY
+    )
+    return all(
+        (r.alloc_costs, r.alloc_damages, r.alloc_principal)
+        == ((a.costs, a.damages, a.principal) if (a := result.allocations.get(r.id)) else (0, 0, 0))
+        for r in rows
+    )
+
+
+async def test_post_a_receipt_with_live_preview(demo_session):
+    claim = Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get()
+    before = LedgerEntry.select().where(LedgerEntry.claim == claim.id).count()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        await fill(pilot, "amount", "１２，３４５")  # full-width digits and comma
+        await pilot.pause(0.3)
+        await settle(pilot)
+        preview = str(app.screen.query_one("#form-preview", Static).content)
+        assert "充当" in preview and "上限" in preview
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+        ledger = app.screen.query_one("#table-ledger", DataTable)
+        assert any("12,345" in str(ledger.get_row_at(i)[2]) for i in range(ledger.row_count))
+    entries = LedgerEntry.select().where(LedgerEntry.claim == claim.id)
+    assert entries.count() == before + 1
+    new = entries.order_by(LedgerEntry.id.desc()).get()
+    assert (new.amount, new.date, new.kind) == (12345, TODAY, "receipt")
+    assert stored_matches_recomputation(Claim.get_by_id(claim.id))
+
+
+async def test_a_bad_amount_is_refused_naming_the_field_and_nothing_is_stored(demo_session):
+    claim = Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get()
+    count = LedgerEntry.select().count()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("n")
+        await settle(pilot)
+        await fill(pilot, "amount", "12.5")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        error = str(app.screen.query_one("#form-error", Static).content)
+        assert error.startswith("金額")
+        # more than the balance: refused by the service with the maximum stated
+        total = projections.balance_from_projection(claim, TODAY).total
+        await fill(pilot, "amount", str(total + 1))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = str(app.screen.query_one("#form-error", Static).content)
+        assert "保存していません" in error and f"{total:,}円" in error
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+    assert LedgerEntry.select().count() == count
+
+
+async def test_enter_a_cost(demo_session):
+    claim = Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("c")
+        await settle(pilot)
+        await fill(pilot, "amount", "38000")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+    cost = (
+        LedgerEntry.select()
+        .where((LedgerEntry.claim == claim.id) & (LedgerEntry.kind == "cost"))
+        .get()
+    )
+    assert (cost.amount, cost.cost_kind) == (38000, "訴訟費用")
+    assert Claim.get_by_id(claim.id).costs_outstanding == 38000
+
+
+async def test_cancel_a_receipt_after_confirmation_with_a_reason(demo_session):
+    claim = active_claim_with_debtor_receipts()
+    first = (
+        LedgerEntry.select()
+        .where(LedgerEntry.claim == claim.id)
+        .order_by(LedgerEntry.date, LedgerEntry.id)
+        .get()
+    )
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert "取消の確認" in str(app.screen.query_one("#form-title", Static).content)
+        # no reason: refused, nothing changes
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert LedgerEntry.get_by_id(first.id).cancelled is False
+        await fill(pilot, "reason", "誤入力")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+        ledger = app.screen.query_one("#table-ledger", DataTable)
+        assert str(ledger.get_row_at(0)[-1]) == "取消"
+    cancelled = LedgerEntry.get_by_id(first.id)
+    assert cancelled.cancelled and cancelled.cancel_reason == "誤入力"
+    assert stored_matches_recomputation(Claim.get_by_id(claim.id))
+
+
+async def test_view_the_claim_as_of_a_past_date(demo_session):
+    claim = active_claim_with_debtor_receipts()
+    first = (
+        LedgerEntry.select().where(LedgerEntry.claim == claim.id).order_by(LedgerEntry.date).get()
+    )
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_claim(pilot, claim.claim_no)
+        await pilot.press("f4")
+        await settle(pilot)
+        await fill(pilot, "as_of", first.date.isoformat())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.session.view_as_of == first.date
+        assert screen.view.as_of == first.date
+        expected = compute(
+            projections.terms_of(claim),
+            [
+                projections.as_engine_entry(r)
+                for r in projections.entries_of(claim.id)
+                if r.date <= first.date
+            ],
+            first.date,
+        ).balance
+        assert screen.view.balance == expected
+        assert "時点" in str(screen.query_one("StatusLine", Static).content)
+        # back to today with an empty date
+        await pilot.press("f4")
+        await settle(pilot)
+        await fill(pilot, "as_of", "")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.session.view_as_of is None
+        assert screen.view.as_of == TODAY
+
+
+async def test_enter_a_plan_and_see_its_arrears(demo_session):
+    claim = (
+        Claim.select()
+        .where((Claim.status == "active") & ~Claim.id.in_(Plan.select(Plan.claim)))
+        .order_by(Claim.claim_no)
+        .get()
+    )
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("p")
+        await settle(pilot)
+        await fill(pilot, "first_month", "R8.8.1")
+        await fill(pilot, "monthly_amount", "30,000")
+        await fill(pilot, "due_day", "25")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+        await pilot.press("3")
+        await settle(pilot)
+        plans = app.screen.query_one("#table-plans", DataTable)
+        row = plans.get_row_at(0)
+        # due 8/25, 9/25, 10/25 have passed by 11/22 and nothing was paid by the debtor since August
+        paid = sum(
+            e.amount
+            for e in LedgerEntry.select().where(
+                (LedgerEntry.claim == claim.id)
+                & (LedgerEntry.date >= date(2026, 8, 1))
+                & (LedgerEntry.kind == "receipt")
+            )
+        )
+        assert paid == 0
+        assert str(row[-1]) == "90,000!"
+    plan = Plan.get(Plan.claim == claim.id)
+    assert (plan.first_month, plan.monthly_amount, plan.due_day) == (date(2026, 8, 1), 30000, 25)
+
+
+async def test_a_demand_on_a_guarantor_near_completion_takes_the_alert_off_the_list(demo_session):
+    # a guarantor whose own clock is the one that completes soon (not the principal debtor's)
+    candidates = (
+        Obligor.select()
+        .join(Claim)
+        .where(
+            (Obligor.role == "joint_guarantor")
+            & (Obligor.lim_state == "running")
+            & (Obligor.lim_via_principal == False)  # noqa: E712
+            & (Obligor.completes_on >= TODAY)
+            & (Obligor.completes_on <= date(2027, 5, 1))
+            & (Claim.status == "active")
+        )
+        .order_by(Obligor.completes_on)
+    )
+
+    def principal_later(o: Obligor) -> bool:
+        debtor = Obligor.get((Obligor.claim == o.claim_id) & (Obligor.obligor_no == 1))
+        return debtor.completes_on is None or debtor.completes_on > date(2027, 6, 1)
+
+    # list(): a half-read cursor would hold this connection's read snapshot open
+    guarantor = next((o for o in list(candidates) if principal_later(o)), None)
+    assert guarantor is not None, "the demo has a guarantor whose own clock completes soon"
+    claim_no = guarantor.claim.claim_no
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+
+        def alerted() -> bool:
+            return any(
+                i.kind == "limitation"
+                and i.claim_no == claim_no
+                and i.obligor_no == guarantor.obligor_no
+                for i in home.items
+            )
+
+        assert alerted()
+        await open_claim(pilot, claim_no)
+        table = app.screen.query_one("#table-obligors", DataTable)
+        table.move_cursor(
+            row=[str(table.get_row_at(i)[0]) for i in range(table.row_count)].index(
+                str(guarantor.obligor_no)
+            )
+        )
+        await pilot.press("e")  # event form, the selected obligor preset, 催告 by default
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        home.reload()
+        await settle(pilot)
+        assert not alerted()  # 催告 today: completion not before 2027-05-22, outside 180 days
+    ev = LimitationEvent.get(
+        (LimitationEvent.obligor == guarantor.id)
+        & (LimitationEvent.kind == "demand")
+        & (LimitationEvent.date == TODAY)
+    )
+    assert ev.created_by == app.session.login
+    assert Obligor.get_by_id(guarantor.id).completes_on == date(2027, 5, 22)
+
+
+async def test_record_a_contact_from_the_worklist(demo_session):
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        home = app.screen
+        item = home.items[0]
+        count = Contact.select().count()
+        await pilot.press("k")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        await fill(pilot, "outcome", "本人と話せた")
+        await fill(pilot, "next_action", "再架電")
+        await fill(pilot, "next_on", "R8.12.1")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    assert Contact.select().count() == count + 1
+    c = Contact.select().order_by(Contact.id.desc()).get()
+    assert c.claim.claim_no == item.claim_no
+    assert (c.outcome, c.next_action, c.next_on, c.channel) == (
+        "本人と話せた",
+        "再架電",
+        date(2026, 12, 1),
+        "phone",
+    )
+    if item.obligor_no is not None:
+        assert c.obligor.obligor_no == item.obligor_no
