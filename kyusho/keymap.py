@@ -32,6 +32,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "detail.contact",
         "detail.plan",
         "detail.cancel",
+        "detail.edit",
         "detail.reload",
         "detail.tab_obligors",
         "detail.tab_ledger",

@@ -21,6 +21,7 @@ from kyusho.errors import KyushoError
 BUSY_TIMEOUT_MS = 15_000
 
 database = DatabaseProxy()
+_OPEN: dict[str, SqliteDatabase] = {}
 
 
 class DatabasePermissionError(KyushoError):
@@ -69,6 +70,13 @@ def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
     never silently creates an empty database.
     """
     path = Path(path).expanduser()
+    key = str(path.resolve())
+    if key in _OPEN and path.exists():
+        # one database object per file: every session of this process and the models share
+        # its (thread-local) connections, so a transaction and its writes are on one connection
+        check_permissions(path)
+        database.initialize(_OPEN[key])
+        return _OPEN[key]
     if not create and not path.exists():
         raise KyushoError(
             f"データベース {path} がありません。`kyusho init --db {path}` で作成してください。"
@@ -88,12 +96,19 @@ def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
         # SQLite creates files 0644 whatever the umask; the WAL and SHM files copy this mode
         os.chmod(path, 0o660)
     database.initialize(db)
+    _OPEN[key] = db
     return db
 
 
 def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None):
-    """A writing transaction: BEGIN IMMEDIATE, so the write lock is taken up front."""
-    return (db or database).atomic("IMMEDIATE")
+    """A writing transaction: BEGIN IMMEDIATE, so the write lock is taken up front.
+
+    It always runs on the database the models are bound to (``db`` must be that one), so the
+    transaction and the writes inside it can never be on different connections.
+    """
+    if db is not None and db is not database and db is not database.obj:
+        raise RuntimeError("write_transaction on a database the models are not bound to")
+    return database.atomic("IMMEDIATE")
 
 
 def data_version(db: SqliteDatabase | DatabaseProxy | None = None) -> int:

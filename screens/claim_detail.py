@@ -77,6 +77,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         Binding("k", "contact", "交渉", id="detail.contact"),
         Binding("p", "plan", "分割", id="detail.plan"),
         Binding("x", "cancel_entry", "取消", id="detail.cancel"),
+        Binding("u", "edit", "編集", id="detail.edit"),
         Binding("r,f5", "reload", "再読込", id="detail.reload"),
         *[
             Binding(str(i + 1), f"tab('{key}')", label, show=False, id=f"detail.tab_{key}")
@@ -211,9 +212,14 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.app.push_screen(FormScreen(spec), self._after_form)
 
     def _after_form(self, result) -> None:
-        if result is not None:
+        if result == "unchanged":
+            self.notify("変更はありません")
+        elif result is not None:
             self.notify("記録しました")
-            self.reload()
+        self.reload()  # also after a refused or cancelled form: show what is stored now
+
+    def action_edit(self) -> None:
+        self._open_form(forms.claim_edit_form)
 
     def _selected_obligor(self) -> int | None:
         table = self.query_one("#table-obligors", DataTable)

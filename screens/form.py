@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from kyusho.dates import parse_date, parse_datetime
-from kyusho.errors import InputError, KyushoError
+from kyusho.errors import ConflictError, InputError, KyushoError
 from kyusho.money import parse_amount
 
 Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
@@ -266,7 +266,11 @@ class FormScreen(ModalScreen[Any]):
             elif event.state == WorkerState.ERROR:
                 self._saving = False
                 error = event.worker.error
-                if isinstance(error, KyushoError):
+                if isinstance(error, ConflictError):
+                    self.show_error(
+                        f"保存していません: {error}\nEsc で閉じると最新の内容を読み込みます。"
+                    )
+                elif isinstance(error, KyushoError):
                     self.show_error(f"保存していません: {error}")
                 else:
                     self.show_error(f"保存できませんでした（{type(error).__name__}: {error}）")

@@ -7,10 +7,17 @@ from typing import Any
 
 from kyusho.dates import format_date
 from kyusho.money import format_yen
-from kyusho.services import contacts, entries, events, plans
+from kyusho.services import claims, contacts, entries, events, plans
 from kyusho.services.claims import ClaimView
 from kyusho.services.session import Session
-from kyusho.vocab import CONTACT_CHANNELS, ENTRY_KINDS, EVENT_KINDS, RECEIPT_METHODS, ROLES
+from kyusho.vocab import (
+    ALLOCATION_ORDERS,
+    CONTACT_CHANNELS,
+    ENTRY_KINDS,
+    EVENT_KINDS,
+    RECEIPT_METHODS,
+    ROLES,
+)
 from screens.form import Field, FormSpec
 
 
@@ -242,4 +249,61 @@ def as_of_form(session: Session) -> FormSpec:
         ],
         save=save,
         save_label="表示",
+    )
+
+
+def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
+    """Edit the claim's own fields; a change by someone else since it was opened is refused."""
+    c = view.claim
+    opened_version = c.version
+    current = {
+        "allocation_order": c.allocation_order,
+        "damages_rate": c.damages_rate,
+        "lender": c.lender,
+        "programme": c.programme or None,
+        "staff": view.staff_login or None,
+        "note": c.note or None,
+    }
+
+    def save(v: dict[str, Any]) -> Any:
+        from kyusho.money import parse_rate
+
+        wanted = dict(v)
+        reason = wanted.pop("reason") or ""
+        wanted["damages_rate"] = str(parse_rate(wanted["damages_rate"], "損害金率"))
+        changes = {k: val for k, val in wanted.items() if val != current[k] and k in current}
+        if "programme" in changes:
+            changes["programme"] = changes["programme"] or None
+        if "note" in changes:
+            changes["note"] = changes["note"] or ""
+        if not changes:
+            return "unchanged"
+        return claims.update_claim(session, c.claim_no, opened_version, changes, reason)
+
+    return FormSpec(
+        title=f"求償権の編集 — {c.claim_no}（版 {opened_version}）",
+        note="充当順序・損害金率を変えると全入金を充当し直します（理由が必要）。",
+        fields=[
+            Field(
+                "allocation_order",
+                "充当順序",
+                "select",
+                options=[(v, k) for k, v in ALLOCATION_ORDERS.items()],
+                default=c.allocation_order,
+            ),
+            Field("damages_rate", "損害金率", "text", default=c.damages_rate),
+            Field("lender", "金融機関", "text", default=c.lender),
+            Field("programme", "制度融資", "text", required=False, default=c.programme or ""),
+            Field(
+                "staff",
+                "担当者",
+                "select",
+                required=False,
+                options=[(x, x) for x in view.staff_choices],
+                default=view.staff_login or None,
+            ),
+            Field("note", "メモ", "text", required=False, default=c.note or ""),
+            Field("reason", "理由", "text", required=False),
+        ],
+        save=save,
     )

@@ -257,6 +257,9 @@ def claim_view(
     )
     from kyusho.services.plans import plan_status
 
+    view.staff_choices = [
+        s.login for s in Staff.select(Staff.login).where(Staff.active == True).order_by(Staff.login)
+    ]
     for p in view.plans:
         if p.status == "active":
             view.plan_arrears[p.id] = plan_status(session, p, as_of)

@@ -14,7 +14,7 @@ from peewee import JOIN
 
 from kyusho.services.projections import effective_state
 from kyusho.services.session import Session
-from kyusho.vocab import LIMITATION_STATES
+from kyusho.vocab import LIMITATION_STATES, ROLE_RANK
 from models.schema import Claim, Contact, Decision, LedgerEntry, Obligor, Plan, Staff
 
 ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_provider": "物"}
@@ -252,12 +252,16 @@ def worklist(
 
     # decisions awaiting this user's approval (never their own proposal: four-eyes)
     if session.role != "staff":
+        from kyusho.services.decisions import HIGH_KINDS
+
         q = (
             Decision.select(Decision, Claim.claim_no)
             .join(Claim)
             .where((Decision.status == "proposed") & (Decision.proposer != session.login))
             .limit(limit)
         )
+        if ROLE_RANK[session.role] < ROLE_RANK[policy.approval.min_role_high]:
+            q = q.where(Decision.kind.not_in(tuple(HIGH_KINDS)))  # only what this user may approve
         for d in q:
             items.append(
                 WorkItem(
