@@ -109,6 +109,9 @@ def build_parser() -> Parser:
     r.add_argument("src")
     r.add_argument("--to", required=True, help="復元先（存在しないファイル）")
 
+    bench = sub.add_parser("bench", help="規模Lのベンチマーク（生成・取込・計測）", add_help=False)
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+
     rb = sub.add_parser("rebuild", help="保存された投影（充当・時効）を再計算する")
     rb.add_argument("--check", action="store_true", help="差分を数えるだけで書き換えない")
     return p
@@ -253,6 +256,10 @@ def _dispatch(parser: Parser, args: argparse.Namespace) -> int:
         dest = restore(Path(args.src), Path(args.to))
         print(f"{dest} に復元しました。`kyusho --db {dest} audit verify` で確認してください。")
         return EXIT_OK
+    if cmd == "bench":
+        from kyusho.benchmark import main as bench_main
+
+        return bench_main(list(args.bench_args))
     if cmd == "rebuild":
         from kyusho.services.maintenance import rebuild
 

@@ -12,6 +12,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from rich.cells import cell_len, set_cell_size
@@ -464,7 +465,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._request_visible()
         self.refresh()
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+    def watch_scroll_y(self, old_value: Real, new_value: Real) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._request_visible()
 

@@ -148,6 +148,33 @@ def _tick(progress: Progress | None, stage: str, i: int, total: int) -> None:
         progress(stage, i, total)
 
 
+def _new_ref(
+    row: ParsedRow,
+    claim_id: int,
+    ref: str,
+    seen: dict[tuple[int, str], int],
+    existing: set[tuple[int, str]],
+    errors: list[RowError],
+    report: ImportReport,
+) -> bool:
+    """A row with a 番号: False when it repeats a row of this file (an error) or is already
+    stored (skipped, so re-importing a file adds nothing); True when it is new."""
+    if (claim_id, ref) in seen:
+        errors.append(
+            RowError(
+                row.line,
+                "番号",
+                f"番号 {ref} はこのファイルの {seen[(claim_id, ref)]} 行目と重複しています",
+            )
+        )
+        return False
+    seen[(claim_id, ref)] = row.line
+    if (claim_id, ref) in existing:
+        report.skipped += 1
+        return False
+    return True
+
+
 def _claims_by_no(nos: Iterable[str]) -> dict[str, Claim]:
     out: dict[str, Claim] = {}
     for chunk in _chunks(sorted(set(nos))):
@@ -486,7 +513,7 @@ def _import_receipts(
                 existing_refs.add((e.claim_id, e.ref))
             existing_plain.add((e.claim_id, e.date, e.amount, e.payer_id))
     today = session.today()
-    seen_refs: dict[tuple[str, str], int] = {}
+    seen_refs: dict[tuple[int, str], int] = {}
     new_rows: list[dict[str, Any]] = []
     lines: list[int] = []
     now = session.now()
@@ -527,20 +554,8 @@ def _import_receipts(
             )
             continue
         ref = v.get("ref")
-        if ref:
-            if (v["claim_no"], ref) in seen_refs:
-                errors.append(
-                    RowError(
-                        row.line,
-                        "番号",
-                        f"番号 {ref} はこのファイルの {seen_refs[(v['claim_no'], ref)]} 行目と重複しています",
-                    )
-                )
-                continue
-            seen_refs[(v["claim_no"], ref)] = row.line
-            if (claim.id, ref) in existing_refs:
-                report.skipped += 1
-                continue
+        if ref and not _new_ref(row, claim.id, ref, seen_refs, existing_refs, errors, report):
+            continue
         elif (claim.id, v["date"], v["amount"], payer.id) in existing_plain:
             errors.append(
                 RowError(
@@ -607,7 +622,7 @@ def _import_events(
     now = session.now()
     new_rows: list[dict[str, Any]] = []
     states: list[tuple[int, str]] = []
-    seen_refs: dict[tuple[str, str], int] = {}
+    seen_refs: dict[tuple[int, str], int] = {}
     for i, row in enumerate(rows, 1):
         v = row.values
         err = _missing_claim(row, claims)
@@ -632,20 +647,8 @@ def _import_events(
             errors.append(RowError(row.line, "日付", "代位弁済日から今日までの日付にしてください"))
             continue
         ref = v.get("ref")
-        if ref:
-            if (v["claim_no"], ref) in seen_refs:
-                errors.append(
-                    RowError(
-                        row.line,
-                        "番号",
-                        f"番号 {ref} はこのファイルの {seen_refs[(v['claim_no'], ref)]} 行目と重複しています",
-                    )
-                )
-                continue
-            seen_refs[(v["claim_no"], ref)] = row.line
-            if (claim.id, ref) in existing_refs:
-                report.skipped += 1
-                continue
+        if ref and not _new_ref(row, claim.id, ref, seen_refs, existing_refs, errors, report):
+            continue
         elif (claim.id, ob.id, v["kind"], v["date"]) in existing_plain:
             errors.append(
                 RowError(row.line, "事由", "同じ事由（関係人・事由・日付）がすでに登録されています")
@@ -696,7 +699,7 @@ def _import_contacts(
             existing_plain.add((c.claim_id, c.at, c.channel))
     now = session.now()
     new_rows: list[dict[str, Any]] = []
-    seen_refs: dict[tuple[str, str], int] = {}
+    seen_refs: dict[tuple[int, str], int] = {}
     for i, row in enumerate(rows, 1):
         v = row.values
         err = _missing_claim(row, claims)
@@ -720,20 +723,8 @@ def _import_contacts(
             )
             continue
         ref = v.get("ref")
-        if ref:
-            if (v["claim_no"], ref) in seen_refs:
-                errors.append(
-                    RowError(
-                        row.line,
-                        "番号",
-                        f"番号 {ref} はこのファイルの {seen_refs[(v['claim_no'], ref)]} 行目と重複しています",
-                    )
-                )
-                continue
-            seen_refs[(v["claim_no"], ref)] = row.line
-            if (claim.id, ref) in existing_refs:
-                report.skipped += 1
-                continue
+        if ref and not _new_ref(row, claim.id, ref, seen_refs, existing_refs, errors, report):
+            continue
         if not ref and (claim.id, v["at"], v["channel"]) in existing_plain:
             errors.append(
                 RowError(row.line, "日時", "同じ交渉記録（日時・方法）がすでに登録されています")
