@@ -85,7 +85,13 @@ class Claim(BaseModel):
     debtor_kana = CharField(default="")
 
     class Meta:
-        indexes = ((("staff", "status", "claim_no"), False),)
+        # the claim list pages through these orders with LIMIT/OFFSET: each needs an index
+        indexes = (
+            (("staff", "status", "claim_no"), False),
+            (("debtor_kana", "id"), False),
+            (("subrogation_date", "id"), False),
+            (("principal_outstanding", "id"), False),
+        )
 
 
 class ClaimMunicipality(BaseModel):

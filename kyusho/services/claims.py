@@ -121,7 +121,7 @@ def _order(sort: str) -> list[Any]:
         "claim_no": [Claim.claim_no],
         "subrogation_date": [Claim.subrogation_date.desc(), Claim.id.desc()],
         "debtor_kana": [Claim.debtor_kana, Claim.id],
-        "principal": [Claim.principal_outstanding.desc(), Claim.id],
+        "principal": [Claim.principal_outstanding.desc(), Claim.id.desc()],
     }[sort]
 
 
