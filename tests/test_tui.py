@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
+from textual.worker import WorkerFailed
 
 from kyusho.app import KyushoApp
 from kyusho.text import kana_key
@@ -23,7 +24,10 @@ SIZE = (80, 24)
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait until thread workers have finished and their results were applied."""
     for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerFailed:  # the screens report worker errors themselves
+            pass
         await pilot.pause()
         tables = pilot.app.screen.query(VirtualTable)
         busy = any(t.is_busy or t.is_loading for t in tables)
