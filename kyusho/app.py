@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 import screens
+from kyusho.errors import InputError
 from kyusho.services.claims import ClaimQuery, search_claims
 from kyusho.services.session import Session
 from screens.claim_detail import ClaimDetailScreen
@@ -74,8 +75,12 @@ class KyushoApp(App[None]):
         super().__init__()
         self.session = session
         self.animation_level = "none"
-        if session.config.theme in self.available_themes:
-            self.theme = session.config.theme
+        if session.config.theme not in self.available_themes:
+            raise InputError(
+                "display.theme",
+                f"テーマ {session.config.theme!r} はありません（使えるテーマ: {', '.join(sorted(self.available_themes))}）",
+            )
+        self.theme = session.config.theme
         if session.config.keymap:
             self.set_keymap(session.config.keymap)
 

@@ -117,10 +117,26 @@ def build_parser() -> Parser:
     return p
 
 
+def _check_encoding(argv: Sequence[str]) -> None:
+    """An argument with bytes that are not UTF-8 reaches Python as lone surrogates."""
+    for i, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            name = (
+                "求償権番号" if i >= 3 and argv[i - 3 : i - 1] == ["claim", "show"] else f"引数 {i}"
+            )
+            raise CliError(
+                f"{name}: UTF-8 で読めない文字が含まれています（{arg.encode('utf-8', 'replace').decode()}）"
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        raw = list(sys.argv[1:] if argv is None else argv)
+        _check_encoding(raw)
+        args = parser.parse_args(raw)
         return _dispatch(parser, args)
     except CliError as exc:
         print(f"kyusho: {exc}", file=sys.stderr)
@@ -154,7 +170,9 @@ def _config(args: argparse.Namespace):
 
 
 def _db_path(args: argparse.Namespace, config) -> Path:
-    return Path(args.db).expanduser() if args.db else config.db_path
+    from kyusho.files import user_path
+
+    return user_path(args.db, "--db") if args.db else user_path(config.db_path, "database.path")
 
 
 def _session(args: argparse.Namespace):
@@ -217,8 +235,8 @@ def _dispatch(parser: Parser, args: argparse.Namespace) -> int:
         within = (
             args.within if args.within is not None else session.config.policy.limitation_alert_days
         )
-        if within < 0:
-            raise CliError("--within: 0以上の日数を指定してください")
+        if not 0 <= within <= 36500:
+            raise CliError("--within: 0〜36500 の日数を指定してください")
         rows = limitation_due(
             session, within=within, as_of=_as_of(args.due_as_of) or session.today()
         )
@@ -247,13 +265,16 @@ def _dispatch(parser: Parser, args: argparse.Namespace) -> int:
         from kyusho.services.maintenance import backup
 
         session = _session(args)
-        dest = backup(session, Path(args.dest))
+        from kyusho.files import user_path
+
+        dest = backup(session, user_path(args.dest, "DEST"))
         print(f"{dest} にバックアップしました。")
         return EXIT_OK
     if cmd == "restore":
+        from kyusho.files import user_path
         from kyusho.services.maintenance import restore
 
-        dest = restore(Path(args.src), Path(args.to))
+        dest = restore(user_path(args.src, "SRC"), user_path(args.to, "--to"))
         print(f"{dest} に復元しました。`kyusho --db {dest} audit verify` で確認してください。")
         return EXIT_OK
     if cmd == "bench":
@@ -330,7 +351,9 @@ def _demo(args: argparse.Namespace) -> int:
     if args.claims < 1 or args.claims > 50_000:
         raise CliError("--claims: 1〜50000 の件数を指定してください")
     if args.db:
-        path = Path(args.db).expanduser()
+        from kyusho.files import user_path
+
+        path = user_path(args.db, "--db")
         if path.exists():
             raise CliError(f"--db: {path} はすでにあります。デモは新しいファイルに作ります")
     else:

@@ -130,6 +130,8 @@ def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
 def _str(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InputError(key, f"空でない文字列で指定してください（値: {value!r}）")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InputError(key, f"制御文字（NUL など）は使えません（値: {value!r}）")
     return value
 
 
@@ -322,6 +324,10 @@ def load_config(
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(str(path), f"TOML として読めません: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            str(path), "UTF-8 で保存してください（Shift_JIS などは読めません）"
+        ) from None
     except OSError as exc:
         raise InputError(str(path), f"読めません: {exc.strerror}") from None
     return parse_config(data, source=path)

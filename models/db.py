@@ -8,8 +8,10 @@ group read-write with no access for others, and a database others can read is re
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +43,7 @@ def _pragmas() -> list[tuple[str, object]]:
 
 def check_permissions(path: Path) -> None:
     """Refuse a database (or its WAL/SHM files) that others can read or write."""
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-lock")):
         try:
             mode = candidate.stat().st_mode
         except FileNotFoundError:
@@ -100,15 +102,55 @@ def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
     return db
 
 
-def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None):
-    """A writing transaction: BEGIN IMMEDIATE, so the write lock is taken up front.
+_local = threading.local()
+
+
+@contextmanager
+def _writer_turn() -> Iterator[None]:
+    """Wait for this process's turn to write, in a queue the kernel keeps (flock).
+
+    SQLite's own busy handler retries with sleeps of up to 100 ms, so under sustained
+    contention a writer can lose every race until its busy timeout ends in "database is
+    locked". A blocking flock on ``<db>-lock`` wakes a waiter the moment the holder is done,
+    so writers take turns; BEGIN IMMEDIATE then finds the database free. Reentrant per thread.
+    """
+    depth = getattr(_local, "depth", 0)
+    path = getattr(database.obj, "database", None)
+    if depth or not path or path == ":memory:":
+        _local.depth = depth + 1
+        try:
+            yield
+        finally:
+            _local.depth -= 1
+        return
+    fds: dict[str, int] = _local.__dict__.setdefault("fds", {})
+    lock_path = f"{path}-lock"
+    fd = fds.get(lock_path)
+    if fd is None:
+        with group_umask():
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o660)
+        fds[lock_path] = fd
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _local.depth = 1
+    try:
+        yield
+    finally:
+        _local.depth = 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextmanager
+def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None) -> Iterator[None]:
+    """A writing transaction: wait for the writer's turn, then BEGIN IMMEDIATE.
 
     It always runs on the database the models are bound to (``db`` must be that one), so the
-    transaction and the writes inside it can never be on different connections.
+    transaction and the writes inside it can never be on different connections. The turn is
+    released only after COMMIT (or ROLLBACK).
     """
     if db is not None and db is not database and db is not database.obj:
         raise RuntimeError("write_transaction on a database the models are not bound to")
-    return database.atomic("IMMEDIATE")
+    with _writer_turn(), database.atomic("IMMEDIATE"):
+        yield
 
 
 def data_version(db: SqliteDatabase | DatabaseProxy | None = None) -> int:

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from kyusho.dates import parse_date, parse_datetime
 from kyusho.errors import ConflictError, InputError, KyushoError
 from kyusho.money import parse_amount
+from kyusho.text import narrow
 
 Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
 
@@ -69,9 +70,10 @@ def parse_field(f: Field, raw: Any) -> Any:
     if f.kind == "datetime":
         return parse_datetime(text, f.label)
     if f.kind == "int":
-        if not text.isdigit():
+        digits = narrow(text)  # full-width digits are fine; ² or ① are not digits here
+        if not (digits.isascii() and digits.isdecimal()):
             raise InputError(f.label, "数字で入力してください")
-        return int(text)
+        return int(digits)
     return text
 
 

@@ -140,9 +140,19 @@ def restore(src: Path, dest: Path) -> Path:
         raise InputError("--to", f"{dest} はすでにあります。復元は新しいファイルにします")
     source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
     try:
-        check = source.execute("PRAGMA integrity_check").fetchone()[0]
+        try:
+            check = source.execute("PRAGMA integrity_check").fetchone()[0]
+            version = source.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            raise InputError(
+                "SRC", f"{src} は kyusho のバックアップ（SQLite データベース）ではありません"
+            ) from None
         if check != "ok":
             raise KyushoError(f"{src} は壊れています: {check}")
+        if version is None:
+            raise InputError("SRC", f"{src} は kyusho のデータベースではありません")
         with group_umask():
             target = sqlite3.connect(str(dest))
         try:
