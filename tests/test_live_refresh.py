@@ -27,20 +27,10 @@ from kyusho.services.session import Session
 from kyusho.services.staff import add_staff
 from screens.claim_list import ClaimListScreen
 from screens.virtual_table import VirtualTable
+from tests.test_tui import settle
 
 SIZE = (80, 24)
 NEW_CLAIM = "A1-000001"  # sorts before every demo claim (H.. and R..)
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until thread workers have finished and their results were applied."""
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        tables = pilot.app.screen.query(VirtualTable)
-        if not any(t.is_busy or t.is_loading for t in tables):
-            return
-    raise AssertionError("workers never settled")
 
 
 def import_as_another_user(db: Path, kind: str, rows: list[list[object]], folder: Path) -> None:

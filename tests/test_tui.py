@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from kyusho.app import KyushoApp
 from kyusho.text import kana_key
@@ -26,7 +26,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     for _ in range(200):
         try:
             await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:  # the screens report worker errors themselves
+        except (
+            WorkerFailed,
+            WorkerCancelled,
+        ):  # screens report errors; newer work replaces cancelled
             pass
         await pilot.pause()
         tables = pilot.app.screen.query(VirtualTable)

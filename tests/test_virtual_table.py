@@ -9,7 +9,7 @@ import pytest
 from rich.cells import get_character_cell_size
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from screens.virtual_table import Column, VirtualTable, fit_cell
 
@@ -123,7 +123,10 @@ async def settle(pilot: Pilot[Any]) -> VirtualTable:
     for _ in range(100):
         try:
             await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:  # the screens report worker errors themselves
+        except (
+            WorkerFailed,
+            WorkerCancelled,
+        ):  # screens report errors; newer work replaces cancelled
             pass
         await pilot.pause()
         # is_loading: on a loaded machine the first worker may not have started yet
