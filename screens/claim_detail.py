@@ -102,6 +102,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
 
     def on_mount(self) -> None:
         self._columns()
+        self.query_one("#table-obligors", DataTable).focus()
         self.reload()
         self.start_live_refresh()
 

@@ -38,12 +38,15 @@ class ClaimSource:
     def __init__(self, query: ClaimQuery, date_style: str) -> None:
         self.query = query
         self.date_style = date_style
+        self.total: int | None = None
 
     def count(self) -> int:
-        return count_claims(self.query)
+        self.total = count_claims(self.query)
+        return self.total
 
     def fetch(self, offset: int, limit: int) -> list[tuple[str, tuple[str, ...]]]:
-        return [(r.claim_no, self._cells(r)) for r in search_claims(self.query, offset, limit)]
+        rows = search_claims(self.query, offset, limit, total=self.total)
+        return [(r.claim_no, self._cells(r)) for r in rows]
 
     def _cells(self, r: ClaimRow) -> tuple[str, ...]:
         return (

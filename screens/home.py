@@ -30,7 +30,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
     """今日の仕事"""
 
     BINDINGS = [
-        Binding("enter", "open", "開く", id="home.open"),
+        Binding("enter", "open", "開く", id="home.open", priority=True),
         Binding("r,f5", "reload", "再読込", id="home.reload"),
         Binding("k", "contact", "交渉記録", id="home.contact"),
         Binding("a", "toggle_all", "自分/全担当", id="home.toggle_all"),
@@ -55,6 +55,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         table.add_column("関係人", width=18, key="obligor")
         table.add_column("理由", width=26, key="reason")
         table.loading = True
+        table.focus()  # explicit: the footer shows the table's keys from the first frame
         self.reload()
         self.start_live_refresh()
 

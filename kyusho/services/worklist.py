@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
+from kyusho import plans as plan_rules
 from kyusho.services.projections import effective_state
 from kyusho.services.session import Session
 from kyusho.vocab import LIMITATION_STATES, ROLE_RANK
@@ -59,6 +60,7 @@ def limitation_due(
     as_of: date,
     staff: str | None = None,
     undecided_only: bool = False,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Obligors whose completes_on falls within ``within`` days (or has passed), nearest first.
 
@@ -79,6 +81,8 @@ def limitation_due(
     )
     if staff:
         q = q.where(Claim.staff == Staff.select(Staff.id).where(Staff.login == staff))
+    if limit is not None:
+        q = q.limit(limit)
     if undecided_only:
         # a completed clock stays on the worklist until a decision on the claim takes it up
         decided = Decision.select(Decision.claim).where(
@@ -119,7 +123,8 @@ def worklist(
         as_of=as_of,
         staff=mine_login,
         undecided_only=True,
-    )[:limit]:
+        limit=limit,
+    ):
         days = r["days_left"]
         via = "・主債務者の時効" if r["via_principal"] else ""
         why = f"完成済み{via}" if days < 0 else f"あと{days}日{via}"
@@ -166,7 +171,16 @@ def worklist(
         )
 
     # broken promises (SPEC 4.5): the date has passed without a receipt of at least the promised
-    # amount from that obligor between the contact and the promised date
+    # amount from that obligor between the contact and the promised date (one query)
+    kept = LedgerEntry.select(LedgerEntry.id).where(
+        (LedgerEntry.claim == Contact.claim)
+        & (LedgerEntry.payer == Contact.obligor)
+        & (LedgerEntry.kind == "receipt")
+        & (LedgerEntry.cancelled == False)
+        & (LedgerEntry.date >= fn.DATE(Contact.at))
+        & (LedgerEntry.date <= Contact.promised_on)
+        & (LedgerEntry.amount >= Contact.promised_amount)
+    )
     q = (
         Contact.select(
             Contact, Claim.id, Claim.claim_no, Obligor.id, Obligor.name, Obligor.obligor_no
@@ -174,61 +188,61 @@ def worklist(
         .join(Claim)
         .switch(Contact)
         .join(Obligor, JOIN.LEFT_OUTER)
-        .where((Contact.promised_on < as_of) & Claim.status.in_(OPEN_STATUSES))
+        .where((Contact.promised_on < as_of) & Claim.status.in_(OPEN_STATUSES) & ~fn.EXISTS(kept))
         .order_by(Contact.promised_on)
         .limit(limit)
     )
     for c in _mine(session, q, all_staff):
-        paid = (
-            LedgerEntry.select(LedgerEntry.id)
-            .where(
-                (LedgerEntry.claim == c.claim.id)
-                & (LedgerEntry.payer == (c.obligor.id if c.obligor else None))
-                & (LedgerEntry.kind == "receipt")
-                & (LedgerEntry.cancelled == False)
-                & (LedgerEntry.date >= c.at.date())
-                & (LedgerEntry.date <= c.promised_on)
-                & (LedgerEntry.amount >= c.promised_amount)
+        items.append(
+            WorkItem(
+                RANK["broken_promise"],
+                c.promised_on,
+                "broken_promise",
+                c.claim.claim_no,
+                c.obligor.name if c.obligor else "",
+                f"入金約束 {c.promised_amount:,}円 未入金",
+                c.obligor.obligor_no if c.obligor else None,
             )
-            .exists()
         )
-        if not paid:
-            items.append(
-                WorkItem(
-                    RANK["broken_promise"],
-                    c.promised_on,
-                    "broken_promise",
-                    c.claim.claim_no,
-                    c.obligor.name if c.obligor else "",
-                    f"入金約束 {c.promised_amount:,}円 未入金",
-                    c.obligor.obligor_no if c.obligor else None,
-                )
-            )
 
-    from kyusho.services.plans import plan_status
-
+    # plans in arrears: the receipts that count are summed per plan in the same query
+    paid = fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)
     q = (
-        Plan.select(Plan, Claim.id, Claim.claim_no, Obligor.id, Obligor.name, Obligor.obligor_no)
+        Plan.select(Plan, Claim.claim_no, Obligor.name, Obligor.obligor_no, paid.alias("paid"))
         .join(Claim)
         .switch(Plan)
         .join(Obligor)
+        .switch(Plan)
+        .join(
+            LedgerEntry,
+            JOIN.LEFT_OUTER,
+            on=(
+                (LedgerEntry.claim == Plan.claim)
+                & (LedgerEntry.payer == Plan.obligor)
+                & (LedgerEntry.kind == "receipt")
+                & (LedgerEntry.cancelled == False)
+                & (LedgerEntry.date >= Plan.first_month)
+                & (LedgerEntry.date <= as_of)
+            ),
+        )
         .where((Plan.status == "active") & Claim.status.in_(OPEN_STATUSES))
-        .limit(limit * 4)
+        .group_by(Plan.id)
     )
+    grace = policy.plan_grace_days
     for p in _mine(session, q, all_staff):
-        claim_no, name, obligor_no = p.claim.claim_no, p.obligor.name, p.obligor.obligor_no
-        p.claim_id, p.obligor_id = p.claim.id, p.obligor.id  # plan_status reads the ids
-        arrears, late = plan_status(session, p, as_of)
-        if late:
+        rule = plan_rules.Plan(p.first_month, p.last_month, p.monthly_amount, p.due_day)
+        received = [(as_of, p.paid)] if p.first_month <= as_of else []
+        if plan_rules.in_arrears(rule, received, as_of, grace):
+            arrears = plan_rules.arrears(rule, received, as_of)
             items.append(
                 WorkItem(
                     RANK["plan_arrears"],
                     None,
                     "plan_arrears",
-                    claim_no,
-                    name,
+                    p.claim.claim_no,
+                    p.obligor.name,
                     f"分割弁済の延滞 {arrears:,}円",
-                    obligor_no,
+                    p.obligor.obligor_no,
                 )
             )
 
