@@ -88,9 +88,24 @@ def due_dates(plan: Plan, until: date) -> list[date]:
     return result
 
 
+def months_due(plan: Plan, until: date) -> int:
+    """How many due dates fall on or before ``until``: ``len(due_dates(plan, until))``
+    in constant time (the worklist checks every active plan of the 協会)."""
+    first = _month_index(plan.first_month)
+    month = _month_index(until)
+    if plan.last_month is not None:
+        last = _month_index(plan.last_month)
+        if month > last:
+            return last - first + 1
+    if month < first:
+        return 0
+    # every earlier month's due date has passed; this month's only once its day is reached
+    return month - first + (1 if _due_date(month, plan.due_day) <= until else 0)
+
+
 def _expected_before(plan: Plan, cutoff: date) -> int:
     """Expected amount for the months whose due date is strictly before ``cutoff``."""
-    return len(due_dates(plan, cutoff - timedelta(days=1))) * plan.monthly_amount
+    return months_due(plan, cutoff - timedelta(days=1)) * plan.monthly_amount
 
 
 def expected_to_date(plan: Plan, as_of: date) -> int:

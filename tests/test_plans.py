@@ -206,3 +206,21 @@ def test_one_missed_instalment_is_arrears_after_its_grace(
     assert in_arrears(plan, receipts, as_of, grace) == (
         oldest_unpaid + timedelta(days=grace) < as_of
     )
+
+
+@given(
+    first=st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 1)),
+    span=st.one_of(st.none(), st.integers(min_value=0, max_value=150)),
+    due_day=st.integers(min_value=1, max_value=31),
+    until=st.dates(min_value=date(1999, 1, 1), max_value=date(2045, 12, 31)),
+)
+def test_months_due_counts_exactly_the_listed_due_dates(first, span, due_day, until):
+    from kyusho.plans import months_due
+
+    last = (
+        None
+        if span is None
+        else date(first.year + (first.month - 1 + span) // 12, (first.month - 1 + span) % 12 + 1, 1)
+    )
+    plan = Plan(first_month=first, last_month=last, monthly_amount=1000, due_day=due_day)
+    assert months_due(plan, until) == len(due_dates(plan, until))

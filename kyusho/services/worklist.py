@@ -69,15 +69,26 @@ def limitation_due(
     """
     horizon = as_of + timedelta(days=within)
     q = (
-        Obligor.select(Obligor, Claim.claim_no, Claim.status)
+        Obligor.select(
+            Claim.claim_no,
+            Obligor.obligor_no,
+            Obligor.name,
+            Obligor.role,
+            Obligor.completes_on,
+            Obligor.lim_state,
+            Obligor.lim_via_principal,
+        )
         .join(Claim)
         .where(
             (Obligor.completes_on <= horizon)
             & (Obligor.lim_state == "running")
             & (Obligor.liable == True)  # noqa: E712
-            & (Claim.status.in_(OPEN_STATUSES))
+            # `status || ''`: keeps SQLite from driving the query by the (unselective) claim
+            # status index; it walks the completes_on index instead, nearest first
+            & (Claim.status.concat("").in_(OPEN_STATUSES))
         )
         .order_by(Obligor.completes_on, Claim.claim_no, Obligor.obligor_no)
+        .tuples()
     )
     if staff:
         q = q.where(Claim.staff == Staff.select(Staff.id).where(Staff.login == staff))
@@ -89,21 +100,19 @@ def limitation_due(
             Decision.status.in_(("proposed", "approved"))
         )
         q = q.where(~((Obligor.completes_on < as_of) & Claim.id.in_(decided)))
-    out = []
-    for o in q:
-        out.append(
-            {
-                "claim_no": o.claim.claim_no,
-                "obligor_id": o.obligor_no,
-                "name": o.name,
-                "role": o.role,
-                "completes_on": o.completes_on.isoformat(),
-                "days_left": (o.completes_on - as_of).days,
-                "state": effective_state(o.lim_state, o.completes_on, as_of),
-                "via_principal": bool(o.lim_via_principal),
-            }
-        )
-    return out
+    return [
+        {
+            "claim_no": claim_no,
+            "obligor_id": obligor_no,
+            "name": name,
+            "role": role,
+            "completes_on": completes_on.isoformat(),
+            "days_left": (completes_on - as_of).days,
+            "state": effective_state(state, completes_on, as_of),
+            "via_principal": bool(via),
+        }
+        for claim_no, obligor_no, name, role, completes_on, state, via in q
+    ]
 
 
 def worklist(
@@ -229,10 +238,14 @@ def worklist(
         .group_by(Plan.id)
     )
     grace = policy.plan_grace_days
+    late_plans = 0
     for p in _mine(session, q, all_staff):
+        if late_plans >= limit:
+            break
         rule = plan_rules.Plan(p.first_month, p.last_month, p.monthly_amount, p.due_day)
         received = [(as_of, p.paid)] if p.first_month <= as_of else []
         if plan_rules.in_arrears(rule, received, as_of, grace):
+            late_plans += 1
             arrears = plan_rules.arrears(rule, received, as_of)
             items.append(
                 WorkItem(
