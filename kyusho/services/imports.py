@@ -24,6 +24,7 @@ from kyusho.services import projections
 from kyusho.services.session import Session
 from kyusho.text import kana_key, name_key
 from models import audit
+from models.bulk import bulk_insert
 from models.db import write_transaction
 from models.schema import (
     Claim,
@@ -173,6 +174,13 @@ def _new_ref(
         report.skipped += 1
         return False
     return True
+
+
+def _claim_ids(nos: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(nos))):
+        out.update(Claim.select(Claim.claim_no, Claim.id).where(Claim.claim_no.in_(chunk)).tuples())
+    return out
 
 
 def _claims_by_no(nos: Iterable[str]) -> dict[str, Claim]:
@@ -384,13 +392,13 @@ def _import_claims(
     if errors:
         return errors
     for i, chunk in enumerate(_chunks(new_rows), 1):
-        Claim.insert_many(chunk).execute()
+        bulk_insert(Claim, chunk)
         _tick(progress, "登録", min(i * BATCH, len(new_rows)), len(new_rows))
     if munis:
-        ids = _claims_by_no(munis)
-        links = [{"claim": ids[no].id, "name": m} for no, names in munis.items() for m in names]
+        ids = _claim_ids(munis)
+        links = [{"claim": ids[no], "name": m} for no, names in munis.items() for m in names]
         for chunk in _chunks(links):
-            ClaimMunicipality.insert_many(chunk).execute()
+            bulk_insert(ClaimMunicipality, chunk)
     report.added = len(new_rows)
     return errors
 
@@ -460,7 +468,7 @@ def _import_obligors(
     if errors:
         return errors
     for chunk in _chunks(new_rows):
-        Obligor.insert_many(chunk).execute()
+        bulk_insert(Obligor, chunk)
     for claim_id, (name, kana) in debtors.items():
         Claim.update(debtor_name=name, debtor_kana=kana).where(Claim.id == claim_id).execute()
     # every claim needs its principal debtor
@@ -590,7 +598,7 @@ def _import_receipts(
     # so each new entry's id maps back to its line for reporting engine refusals
     line_of_entry: dict[int, int] = {}
     for chunk, chunk_lines in zip(_chunks(new_rows), _chunks(lines), strict=True):
-        last = LedgerEntry.insert_many(chunk).execute()
+        last = bulk_insert(LedgerEntry, chunk)
         for offset, line in enumerate(chunk_lines):
             line_of_entry[last - len(chunk) + 1 + offset] = line
     claim_line: dict[int, int] = {}
@@ -673,7 +681,7 @@ def _import_events(
     if errors:
         return errors
     for chunk in _chunks(new_rows):
-        LimitationEvent.insert_many(chunk).execute()
+        bulk_insert(LimitationEvent, chunk)
     for obligor_id, state in states:
         Obligor.update(state=state).where(Obligor.id == obligor_id).execute()
     _recompute({r["claim"] for r in new_rows}, ledger=False, clocks=True)
@@ -753,7 +761,7 @@ def _import_contacts(
     if errors:
         return errors
     for chunk in _chunks(new_rows):
-        Contact.insert_many(chunk).execute()
+        bulk_insert(Contact, chunk)
     # as when a contact is entered by hand, only the latest next action of a claim stays open
     for chunk in _chunks(sorted({r["claim"] for r in new_rows if r["next_on"] is not None})):
         latest: dict[int, int] = {}
