@@ -1346,7 +1346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="WORK_DIR に同じ件数・種で作ったデータベースがあれば作り直さない",
     )
     p.add_argument("--repeat", type=int, default=5, help="各計測の回数 (中央値を取る)")
-    args = p.parse_args(list(argv) if argv is not None else None)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `kyusho bench -- --claims N` hands the separator on
+        argv = argv[1:]
+    args = p.parse_args(argv)
     if args.claims < 1:
         p.error("--claims: 1 以上の件数を指定してください")
     result = run(

@@ -136,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         raw = list(sys.argv[1:] if argv is None else argv)
         _check_encoding(raw)
+        if raw and raw[0] == "bench":  # the benchmark parses its own options
+            from kyusho.benchmark import main as bench_main
+
+            return bench_main(raw[1:])
         args = parser.parse_args(raw)
         return _dispatch(parser, args)
     except CliError as exc:

@@ -120,3 +120,16 @@ def test_the_benchmark_reports_every_row_of_spec_6_3_with_a_baseline(tmp_path, c
     printed = capsys.readouterr().out
     for row in result["rows"]:
         assert row["operation"] in printed
+
+
+def test_kyusho_bench_takes_its_own_options():
+    """`kyusho bench --help` / `--work-dir` reach the benchmark's parser (README command)."""
+    import contextlib
+    import io
+
+    from kyusho.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        main(["bench", "--help"])
+    assert "--work-dir" in out.getvalue() and "--claims" in out.getvalue()
