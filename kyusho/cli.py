@@ -141,6 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return bench_main(raw[1:])
         args = parser.parse_args(raw)
+        # argparse hands back a list for `--within --`: every integer option must be an int
+        for name, option in (("within", "--within"), ("claims", "--claims"), ("seed", "--seed")):
+            value = getattr(args, name, None)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise CliError(f"{option}: 整数を指定してください")
         return _dispatch(parser, args)
     except CliError as exc:
         print(f"kyusho: {exc}", file=sys.stderr)
