@@ -68,12 +68,15 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         Binding("s", "cycle_sort", "並び替え", id="claims.sort"),
         Binding("r,f5", "reload", "再読込", id="claims.reload"),
     ]
-    DEBOUNCE_SECONDS = 0.2
+    # while a search is still running, keystrokes are coalesced and the latest text is
+    # searched as soon as it finishes (checked this often); an idle list searches at once
+    COALESCE_POLL_SECONDS = 0.01
 
     def __init__(self) -> None:
         super().__init__()
         self.query_state = ClaimQuery()
-        self._debounce = None
+        self._pending_text: str | None = None
+        self._coalesce_timer = None
 
     def compose(self) -> ComposeResult:
         yield Static("求償権一覧", classes="title", id="claims-title")
@@ -123,10 +126,28 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "search":
             return
-        if self._debounce is not None:
-            self._debounce.stop()
-        text = event.value
-        self._debounce = self.set_timer(self.DEBOUNCE_SECONDS, lambda: self._search(text))
+        self._pending_text = event.value
+        self._search_pending()
+
+    def _search_pending(self) -> None:
+        """Search the latest typed text now, or as soon as the running search finishes."""
+        if self._pending_text is None:
+            self._stop_poll()
+            return
+        if self.query_one(VirtualTable).is_busy:
+            if self._coalesce_timer is None:
+                self._coalesce_timer = self.set_interval(
+                    self.COALESCE_POLL_SECONDS, self._search_pending
+                )
+            return
+        text, self._pending_text = self._pending_text, None
+        self._stop_poll()
+        self._search(text)
+
+    def _stop_poll(self) -> None:
+        if self._coalesce_timer is not None:
+            self._coalesce_timer.stop()
+            self._coalesce_timer = None
 
     def _search(self, text: str) -> None:
         if text == self.query_state.text:
@@ -135,8 +156,8 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         self._apply()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
+        self._pending_text = None
+        self._stop_poll()
         self._search(event.value)
         self.query_one(VirtualTable).focus()
 

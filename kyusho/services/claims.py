@@ -81,22 +81,16 @@ def _where(query: ClaimQuery) -> list[Any]:
     conds: list[Any] = []
     text = query.text.strip()
     if text:
-        alts = [_prefix(Claim.claim_no, claim_no_key(text))]
+        # one index range per alternative, combined with UNION: an OR across the claim and
+        # obligor tables makes SQLite evaluate and sort every hit before the LIMIT
+        Inner = Claim.alias("c_no")
+        hits = Inner.select(Inner.id).where(_prefix(Inner.claim_no, claim_no_key(text)))
         nk, kk = name_key(text), kana_key(text)
-        sub = []
         if nk:
-            sub.append(_prefix(Obligor.name_key, nk))
+            hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.name_key, nk))
         if kk:
-            sub.append(_prefix(Obligor.kana_key, kk))
-        if sub:
-            cond = sub[0]
-            for s in sub[1:]:
-                cond = cond | s
-            alts.append(Claim.id.in_(Obligor.select(Obligor.claim).where(cond)))
-        ors = alts[0]
-        for a in alts[1:]:
-            ors = ors | a
-        conds.append(ors)
+            hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.kana_key, kk))
+        conds.append(Claim.id.in_(hits))
     if query.status:
         if query.status not in CLAIM_STATUSES:
             raise InputError("状態", f"{' / '.join(CLAIM_STATUSES)} のいずれかを指定してください")
