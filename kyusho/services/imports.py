@@ -24,7 +24,7 @@ from kyusho.services import projections
 from kyusho.services.session import Session
 from kyusho.text import kana_key, name_key
 from models import audit
-from models.bulk import bulk_insert
+from models.bulk import bulk_insert, bulk_update, in_values
 from models.db import write_transaction
 from models.schema import (
     Claim,
@@ -179,14 +179,16 @@ def _new_ref(
 def _claim_ids(nos: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for chunk in _chunks(sorted(set(nos))):
-        out.update(Claim.select(Claim.claim_no, Claim.id).where(Claim.claim_no.in_(chunk)).tuples())
+        out.update(
+            Claim.select(Claim.claim_no, Claim.id).where(in_values(Claim.claim_no, chunk)).tuples()
+        )
     return out
 
 
 def _claims_by_no(nos: Iterable[str]) -> dict[str, Claim]:
     out: dict[str, Claim] = {}
     for chunk in _chunks(sorted(set(nos))):
-        for c in Claim.select().where(Claim.claim_no.in_(chunk)):
+        for c in Claim.select().where(in_values(Claim.claim_no, chunk)):
             out[c.claim_no] = c
     return out
 
@@ -201,6 +203,17 @@ def _missing_claim(row: ParsedRow, claims: dict[str, Claim]) -> RowError | None:
     return None
 
 
+# the columns of a receipt that the limitation engine reads (projections.engine_inputs)
+RECEIPT_FACTS = (
+    LedgerEntry.id,
+    LedgerEntry.claim,
+    LedgerEntry.date,
+    LedgerEntry.payer,
+    LedgerEntry.kind,
+    LedgerEntry.cancelled,
+)
+
+
 def _recompute(
     claim_ids: Iterable[int], *, ledger: bool, clocks: bool
 ) -> list[tuple[int, InputError]]:
@@ -208,24 +221,39 @@ def _recompute(
     failures: list[tuple[int, InputError]] = []
     ids = sorted(set(claim_ids))
     for chunk in _chunks(ids):
-        claims = list(Claim.select().where(Claim.id.in_(chunk)))
+        claims = list(Claim.select().where(in_values(Claim.id, chunk)))
         entries: dict[int, list[LedgerEntry]] = defaultdict(list)
         obligors: dict[int, list[Obligor]] = defaultdict(list)
         events: dict[int, list[LimitationEvent]] = defaultdict(list)
-        if ledger or clocks:
+        if ledger:
             for e in (
                 LedgerEntry.select()
-                .where(LedgerEntry.claim.in_(chunk))
+                .where(in_values(LedgerEntry.claim, chunk))
+                .order_by(LedgerEntry.date, LedgerEntry.id)
+            ):
+                entries[e.claim_id].append(e)
+        elif clocks:
+            # the clocks read only the live receipts, and of them only what the engine needs
+            for e in (
+                LedgerEntry.select(*RECEIPT_FACTS)
+                .where(
+                    in_values(LedgerEntry.claim, chunk)
+                    & (LedgerEntry.kind == "receipt")
+                    & (LedgerEntry.cancelled == False)  # noqa: E712
+                )
                 .order_by(LedgerEntry.date, LedgerEntry.id)
             ):
                 entries[e.claim_id].append(e)
         if clocks:
-            for o in Obligor.select().where(Obligor.claim.in_(chunk)).order_by(Obligor.obligor_no):
+            for o in (
+                Obligor.select().where(in_values(Obligor.claim, chunk)).order_by(Obligor.obligor_no)
+            ):
                 obligors[o.claim_id].append(o)
             for ev in LimitationEvent.select().where(
-                LimitationEvent.claim.in_(chunk) & (LimitationEvent.cancelled == False)
-            ):  # noqa: E712
+                in_values(LimitationEvent.claim, chunk) & (LimitationEvent.cancelled == False)  # noqa: E712
+            ):
                 events[ev.claim_id].append(ev)
+        clock_rows: list[tuple[Any, ...]] = []
         for claim in claims:
             try:
                 if ledger:
@@ -234,21 +262,27 @@ def _recompute(
                     receipts = [
                         e for e in entries[claim.id] if e.kind == "receipt" and not e.cancelled
                     ]
-                    _store_clocks(claim, obligors[claim.id], receipts, events[claim.id])
+                    clock_rows += _clock_updates(
+                        claim, obligors[claim.id], receipts, events[claim.id]
+                    )
             except InputError as exc:
                 failures.append((claim.id, exc))
+        # a claim's clocks depend on its own rows only, so the chunk's changes go in one go
+        bulk_update(Obligor, projections.CLOCK_FIELDS, clock_rows)
     return failures
 
 
-def _store_clocks(
+def _clock_updates(
     claim: Claim,
     obligors: list[Obligor],
     receipts: list[LedgerEntry],
     events: list[LimitationEvent],
-) -> None:
+) -> list[tuple[Any, ...]]:
+    """The stored clocks that change: rows of CLOCK_FIELDS values, then the obligor's id."""
     clocks = projections.clocks_for(
         claim, obligors, projections.FAR_FUTURE, entries=receipts, events=events
     )
+    out: list[tuple[Any, ...]] = []
     for o in obligors:
         c = clocks.get(o.obligor_no)
         want = (
@@ -266,9 +300,8 @@ def _store_clocks(
             else (None, None, None, None, None, None, None, False)
         )
         if want != tuple(getattr(o, f) for f in projections.CLOCK_FIELDS):
-            Obligor.update(**dict(zip(projections.CLOCK_FIELDS, want, strict=True))).where(
-                Obligor.id == o.id
-            ).execute()
+            out.append((*want, o.id))
+    return out
 
 
 # --------------------------------------------------------------------------- claims
@@ -296,20 +329,30 @@ def _claim_values(v: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _same_claim(c: Claim, v: dict[str, Any]) -> bool:
+def _same_claim(
+    c: Claim, v: dict[str, Any], logins: dict[int, str], munis: dict[int, set[str]]
+) -> bool:
+    """The stored claim matches the row (``logins``: every staff id's login; ``munis``: the
+    stored claims' municipalities, read beforehand so a re-import is not two queries a row)."""
     want = _claim_values(v)
     have = {k: getattr(c, k) for k in CLAIM_FIELDS}
     if want != have:
         return False
-    if (c.staff.login if c.staff_id else None) != v["staff"]:
+    if logins.get(c.staff_id) != v["staff"]:
         return False
-    names = {
-        m.name
-        for m in ClaimMunicipality.select(ClaimMunicipality.name).where(
-            ClaimMunicipality.claim == c.id
-        )
-    }
-    return names == set(v["municipalities"])
+    return munis.get(c.id, set()) == set(v["municipalities"])
+
+
+def _municipalities(claim_ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = defaultdict(set)
+    for chunk in _chunks(claim_ids):
+        for claim_id, name in (
+            ClaimMunicipality.select(ClaimMunicipality.claim, ClaimMunicipality.name)
+            .where(in_values(ClaimMunicipality.claim, chunk))
+            .tuples()
+        ):
+            out[claim_id].add(name)
+    return out
 
 
 def _import_claims(
@@ -318,6 +361,8 @@ def _import_claims(
     errors: list[RowError] = []
     staff = {s.login: s.id for s in Staff.select(Staff.login, Staff.id).where(Staff.active == True)}  # noqa: E712
     existing = _claims_by_no(r.values["claim_no"] for r in rows)
+    logins = dict(Staff.select(Staff.id, Staff.login).tuples())
+    existing_munis = _municipalities([c.id for c in existing.values()])
     seen: dict[str, int] = {}
     today = session.today()
     now = session.now()
@@ -355,7 +400,7 @@ def _import_claims(
                 )
             )
         if no in existing:
-            if _same_claim(existing[no], v):
+            if _same_claim(existing[no], v, logins, existing_munis):
                 report.skipped += 1
             else:
                 errors.append(
@@ -415,7 +460,7 @@ def _import_obligors(
     claims = _claims_by_no(r.values["claim_no"] for r in rows)
     existing: dict[tuple[int, int], Obligor] = {}
     for chunk in _chunks([c.id for c in claims.values()]):
-        for o in Obligor.select().where(Obligor.claim.in_(chunk)):
+        for o in Obligor.select().where(in_values(Obligor.claim, chunk)):
             existing[(o.claim_id, o.obligor_no)] = o
     seen: dict[tuple[str, int], int] = {}
     new_rows: list[dict[str, Any]] = []
@@ -469,15 +514,18 @@ def _import_obligors(
         return errors
     for chunk in _chunks(new_rows):
         bulk_insert(Obligor, chunk)
-    for claim_id, (name, kana) in debtors.items():
-        Claim.update(debtor_name=name, debtor_kana=kana).where(Claim.id == claim_id).execute()
+    bulk_update(
+        Claim,
+        ("debtor_name", "debtor_kana"),
+        ((name, kana, claim_id) for claim_id, (name, kana) in debtors.items()),
+    )
     # every claim needs its principal debtor
     affected = {r["claim"] for r in new_rows}
     for chunk in _chunks(sorted(affected)):
         have_debtor = {
             o.claim_id
             for o in Obligor.select(Obligor.claim).where(
-                Obligor.claim.in_(chunk) & (Obligor.role == "principal_debtor")
+                in_values(Obligor.claim, chunk) & (Obligor.role == "principal_debtor")
             )
         }
         for claim_id in set(chunk) - have_debtor:
@@ -494,9 +542,12 @@ def _import_obligors(
 
 
 def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Obligor]:
+    """The claims' obligors by (claim id, 関係人番号): id and role only, for the row checks."""
     out: dict[tuple[int, int], Obligor] = {}
     for chunk in _chunks(sorted(set(claim_ids))):
-        for o in Obligor.select().where(Obligor.claim.in_(chunk)):
+        for o in Obligor.select(Obligor.id, Obligor.claim, Obligor.obligor_no, Obligor.role).where(
+            in_values(Obligor.claim, chunk)
+        ):
             out[(o.claim_id, o.obligor_no)] = o
     return out
 
@@ -516,7 +567,7 @@ def _import_receipts(
             LedgerEntry.date,
             LedgerEntry.amount,
             LedgerEntry.payer,
-        ).where(LedgerEntry.claim.in_(chunk) & (LedgerEntry.kind == "receipt")):
+        ).where(in_values(LedgerEntry.claim, chunk) & (LedgerEntry.kind == "receipt")):
             if e.ref:
                 existing_refs.add((e.claim_id, e.ref))
             existing_plain.add((e.claim_id, e.date, e.amount, e.payer_id))
@@ -622,7 +673,7 @@ def _import_events(
     existing_refs: set[tuple[int, str]] = set()
     existing_plain: set[tuple[int, int, str, date]] = set()
     for chunk in _chunks([c.id for c in claims.values()]):
-        for e in LimitationEvent.select().where(LimitationEvent.claim.in_(chunk)):
+        for e in LimitationEvent.select().where(in_values(LimitationEvent.claim, chunk)):
             if e.ref:
                 existing_refs.add((e.claim_id, e.ref))
             existing_plain.add((e.claim_id, e.obligor_id, e.kind, e.date))
@@ -682,8 +733,8 @@ def _import_events(
         return errors
     for chunk in _chunks(new_rows):
         bulk_insert(LimitationEvent, chunk)
-    for obligor_id, state in states:
-        Obligor.update(state=state).where(Obligor.id == obligor_id).execute()
+    # in file order, so the last of two such events of one obligor wins
+    bulk_update(Obligor, ("state",), ((state, ob_id) for ob_id, state in states))
     _recompute({r["claim"] for r in new_rows}, ledger=False, clocks=True)
     report.added = len(new_rows)
     return errors
@@ -700,7 +751,7 @@ def _import_contacts(
     existing_plain: set[tuple[int, datetime, str]] = set()
     for chunk in _chunks([c.id for c in claims.values()]):
         for c in Contact.select(Contact.claim, Contact.ref, Contact.at, Contact.channel).where(
-            Contact.claim.in_(chunk)
+            in_values(Contact.claim, chunk)
         ):
             if c.ref:
                 existing_refs.add((c.claim_id, c.ref))
@@ -767,14 +818,14 @@ def _import_contacts(
         latest: dict[int, int] = {}
         for c in (
             Contact.select(Contact.id, Contact.claim, Contact.at)
-            .where(Contact.claim.in_(chunk) & Contact.next_on.is_null(False))
+            .where(in_values(Contact.claim, chunk) & Contact.next_on.is_null(False))
             .order_by(Contact.at, Contact.id)
         ):
             latest[c.claim_id] = c.id
         Contact.update(next_done=True).where(
-            Contact.claim.in_(chunk)
+            in_values(Contact.claim, chunk)
             & Contact.next_on.is_null(False)
-            & Contact.id.not_in(list(latest.values()))
+            & ~in_values(Contact.id, list(latest.values()))
         ).execute()
     report.added = len(new_rows)
     return errors
