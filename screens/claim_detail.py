@@ -1,18 +1,24 @@
 """The claim detail: balances, each obligor's limitation clock, and tabs for everything else.
 
-Loaded in a thread worker as it stood at the end of the app's as-of date; user text is shown
-as plain text (never markup).
+Shown as the claim stood at the end of the app's as-of date. Opening a claim reads it first
+(``KyushoApp.open_claim``, in a thread worker) and then builds this screen with the view, so
+the read does not compete with building the screen for the GIL. Reloads (live refresh, F4,
+after a form) read in this screen's own thread worker. Only the first tab's table is built
+with the screen; the others are built from the view already held the first time they are
+shown. User text is shown as plain text (never markup).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets.data_table import RowDoesNotExist
 
 from kyusho.dates import format_date
 from kyusho.money import format_yen
@@ -66,6 +72,68 @@ def yen(amount: int | None) -> Text:
     return Text("" if amount is None else format_yen(amount, unit=False), justify="right")
 
 
+# Each tab's table columns: (label, width).
+COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
+    "obligors": (
+        ("番", 2),
+        ("区分", 8),
+        ("氏名", 12),
+        ("時効完成", 9),
+        ("自身", 9),
+        ("時効", 6),
+        ("根拠", 14),
+    ),
+    "ledger": (
+        ("日付", 9),
+        ("種別", 4),
+        ("金額", 10),
+        ("費用", 7),
+        ("損害金", 9),
+        ("元金", 10),
+        ("元金残高", 10),
+        ("", 4),
+    ),
+    "plans": (
+        ("関係人", 12),
+        ("開始", 9),
+        ("終了", 9),
+        ("月額", 9),
+        ("支払日", 6),
+        ("状態", 6),
+        ("延滞", 10),
+    ),
+    "contacts": (
+        ("日時", 16),
+        ("担当", 6),
+        ("方法", 4),
+        ("結果", 12),
+        ("約束", 12),
+        ("次回", 12),
+    ),
+    "events": (
+        ("日付", 9),
+        ("関係人", 14),
+        ("事由", 14),
+        ("終了日", 9),
+        ("", 4),
+        ("入力者", 10),
+    ),
+    "decisions": (
+        ("番号", 4),
+        ("種類", 14),
+        ("状態", 8),
+        ("起案", 8),
+        ("決裁", 8),
+        ("理由", 18),
+    ),
+    "history": (("日時", 16), ("担当", 8), ("操作", 16), ("内容", 28)),
+}
+FIRST_TAB = TABS[0][0]
+PLAN_STATUSES = {"active": "有効", "superseded": "変更済", "completed": "完了", "cancelled": "取消"}
+
+Row = tuple[tuple[object, ...], str | None]  # a table row's cells and its key (a record id)
+
+
 class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     """求償権の詳細"""
 
@@ -85,10 +153,14 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         ],
     ]
 
-    def __init__(self, claim_no: str) -> None:
+    def __init__(self, claim_no: str, view: ClaimView | None = None) -> None:
+        """``view``: the claim already read (by ``KyushoApp.open_claim``); without it the
+        screen reads the claim itself in a thread worker."""
         super().__init__()
         self.claim_no = claim_no
         self.view: ClaimView | None = None
+        self._preloaded = view
+        self._tables: dict[str, DataTable] = {}  # the tabs whose table is built
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
@@ -96,81 +168,46 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         with TabbedContent(id="detail-tabs"):
             for key, label in TABS:
                 with TabPane(label, id=f"tab-{key}"):
-                    yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
+                    if key == FIRST_TAB:  # the others are built when first shown
+                        yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
         yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
-        self._columns()
-        self.query_one("#table-obligors", DataTable).focus()
-        self.reload()
+        table = self.query_one(f"#table-{FIRST_TAB}", DataTable)
+        self._add_columns(FIRST_TAB, table)
+        self._tables[FIRST_TAB] = table
+        table.focus()
+        view, self._preloaded = self._preloaded, None
+        if view is None:
+            self.reload()
+        else:
+            self.show(view)
         self.start_live_refresh()
 
-    def _columns(self) -> None:
-        def cols(key: str, *spec: tuple[str, int]) -> None:
-            table = self.query_one(f"#table-{key}", DataTable)
-            for label, width in spec:
-                table.add_column(label, width=width)
+    @staticmethod
+    def _add_columns(key: str, table: DataTable) -> None:
+        for label, width in COLUMNS[key]:
+            table.add_column(label, width=width)
 
-        cols(
-            "obligors",
-            ("番", 2),
-            ("区分", 8),
-            ("氏名", 12),
-            ("時効完成", 9),
-            ("自身", 9),
-            ("時効", 6),
-            ("根拠", 14),
-        )
-        cols(
-            "ledger",
-            ("日付", 9),
-            ("種別", 4),
-            ("金額", 10),
-            ("費用", 7),
-            ("損害金", 9),
-            ("元金", 10),
-            ("元金残高", 10),
-            ("", 4),
-        )
-        cols(
-            "plans",
-            ("関係人", 12),
-            ("開始", 9),
-            ("終了", 9),
-            ("月額", 9),
-            ("支払日", 6),
-            ("状態", 6),
-            ("延滞", 10),
-        )
-        cols(
-            "contacts",
-            ("日時", 16),
-            ("担当", 6),
-            ("方法", 4),
-            ("結果", 12),
-            ("約束", 12),
-            ("次回", 12),
-        )
-        cols(
-            "events",
-            ("日付", 9),
-            ("関係人", 14),
-            ("事由", 14),
-            ("終了日", 9),
-            ("", 4),
-            ("入力者", 10),
-        )
-        cols(
-            "decisions",
-            ("番号", 4),
-            ("種類", 14),
-            ("状態", 8),
-            ("起案", 8),
-            ("決裁", 8),
-            ("理由", 18),
-        )
-        cols("history", ("日時", 16), ("担当", 8), ("操作", 16), ("内容", 28))
+    def _table(self, key: str) -> DataTable:
+        """The tab's table, built (and filled from the view held) the first time it is needed."""
+        table = self._tables.get(key)
+        if table is None:
+            table = DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
+            self.query_one(f"#tab-{key}", TabPane).mount(table)
+            self._add_columns(key, table)
+            self._tables[key] = table
+            if self.view is not None:
+                self._fill_table(key, self.view)
+        return table
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """A tab chosen with the mouse or the tab bar's arrow keys: build its table."""
+        pane = event.pane
+        key = ((pane.id if pane is not None else None) or "").removeprefix("tab-")
+        if key in COLUMNS:
+            self._table(key)
 
     def reload(self) -> None:
         app = self.app
@@ -223,8 +260,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self._open_form(forms.claim_edit_form)
 
     def _selected_obligor(self) -> int | None:
-        table = self.query_one("#table-obligors", DataTable)
-        if self.query_one(TabbedContent).active == "tab-obligors" and table.row_count:
+        table = self._tables[FIRST_TAB]
+        if self.query_one(TabbedContent).active == f"tab-{FIRST_TAB}" and table.row_count:
             return int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
         return None
 
@@ -252,7 +289,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             )
             return
         key = active.removeprefix("tab-")
-        table = self.query_one(f"#table-{key}", DataTable)
+        table = self._table(key)
         if not table.row_count:
             return
         row_key = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
@@ -265,8 +302,9 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.app.pop_screen()
 
     def action_tab(self, key: str) -> None:
+        table = self._table(key)
         self.query_one(TabbedContent).active = f"tab-{key}"
-        self.query_one(f"#table-{key}", DataTable).focus()
+        table.focus()
 
     # ------------------------------------------------------------------ rendering
 
@@ -302,7 +340,27 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             extra.append(f"見直し {self._d(c.review_on)}")
         summary = Text(line1 + "\n" + line2 + ("\n" + "  ".join(extra) if extra else ""))
         self.query_one("#detail-summary", Static).update(summary)
-        self._fill(view)
+        for key in self._tables:  # the tabs not built yet are filled when first shown
+            self._fill_table(key, view)
+
+    def _fill_table(self, key: str, view: ClaimView) -> None:
+        """Replace the table's rows, keeping the cursor on the same record (or row) as before."""
+        table = self._tables[key]
+        old_key: str | None = None
+        old_row = table.cursor_row
+        if table.row_count:
+            old_key = table.coordinate_to_cell_key((old_row, 0)).row_key.value
+        table.clear()
+        rows: Iterator[Row] = getattr(self, f"_rows_{key}")(view)
+        for cells, row_key in rows:
+            table.add_row(*cells, key=row_key)
+        if not table.row_count or (old_key is None and old_row == 0):
+            return
+        try:
+            row = table.get_row_index(old_key) if old_key is not None else old_row
+        except RowDoesNotExist:  # that record is gone: stay on the same line
+            row = old_row
+        table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
     @staticmethod
     def _arrears(view: ClaimView, plan_id: int) -> Text:
@@ -313,15 +371,11 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             return Text("なし")
         return Text(f"{format_yen(amount, unit=False)}{'!' if late else ''}", justify="right")
 
-    def _fill(self, view: ClaimView) -> None:
-        names = {o.row.id: o.row.name for o in view.obligors}
+    @staticmethod
+    def _names(view: ClaimView) -> dict[int, str]:
+        return {o.row.id: o.row.name for o in view.obligors}
 
-        def table(key: str) -> DataTable:
-            t = self.query_one(f"#table-{key}", DataTable)
-            t.clear()
-            return t
-
-        t = table("obligors")
+    def _rows_obligors(self, view: ClaimView) -> Iterator[Row]:
         for ov in view.obligors:
             o, clock = ov.row, ov.clock
             if clock is None:
@@ -338,15 +392,10 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             if not o.liable:
                 notes.append("免除")
             name = o.name + (f"（{'・'.join(notes)}）" if notes else "")
-            t.add_row(
-                str(o.obligor_no),
-                ROLE_SHORT.get(o.role, o.role),
-                plain(name),
-                *lim,
-                key=str(o.obligor_no),
-            )
+            cells = (str(o.obligor_no), ROLE_SHORT.get(o.role, o.role), plain(name), *lim)
+            yield cells, str(o.obligor_no)
 
-        t = table("ledger")
+    def _rows_ledger(self, view: ClaimView) -> Iterator[Row]:
         by_id = {e.id: e for e in view.entries}
         for row in view.ledger.rows:
             e = by_id.get(row.entry.seq)
@@ -363,7 +412,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 if row.entry.cancelled
                 else ("償却後" if e is not None and e.post_write_off else "")
             )
-            t.add_row(
+            cells = (
                 self._d(row.entry.date),
                 kind,
                 yen(row.entry.amount),
@@ -372,27 +421,24 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 yen(a.principal if a else None),
                 yen(row.balance_after.total),
                 mark,
-                key=str(row.entry.seq),
             )
+            yield cells, str(row.entry.seq)
 
-        t = table("plans")
+    def _rows_plans(self, view: ClaimView) -> Iterator[Row]:
+        names = self._names(view)
         for p in view.plans:
-            t.add_row(
+            cells = (
                 plain(names.get(p.obligor_id, "")),
                 self._d(p.first_month),
                 self._d(p.last_month) or "—",
                 yen(p.monthly_amount),
                 "末日" if p.due_day == 31 else f"{p.due_day}日",
-                {
-                    "active": "有効",
-                    "superseded": "変更済",
-                    "completed": "完了",
-                    "cancelled": "取消",
-                }.get(p.status, p.status),
+                PLAN_STATUSES.get(p.status, p.status),
                 self._arrears(view, p.id),
             )
+            yield cells, str(p.id)
 
-        t = table("contacts")
+    def _rows_contacts(self, view: ClaimView) -> Iterator[Row]:
         for c in view.contacts:
             promise = (
                 f"{format_yen(c.promised_amount, unit=False)} {self._d(c.promised_on)}"
@@ -400,7 +446,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 else ""
             )
             nxt = f"{c.next_action or ''} {self._d(c.next_on)}" if c.next_on else ""
-            t.add_row(
+            cells = (
                 c.at.strftime("%Y-%m-%d %H:%M"),
                 plain(c.staff),
                 CONTACT_CHANNELS.get(c.channel, c.channel),
@@ -408,22 +454,24 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 plain(promise),
                 plain(nxt),
             )
+            yield cells, str(c.id)
 
-        t = table("events")
+    def _rows_events(self, view: ClaimView) -> Iterator[Row]:
+        names = self._names(view)
         for ev in view.events:
-            t.add_row(
+            cells = (
                 self._d(ev.date),
                 plain(names.get(ev.obligor_id, "")),
                 EVENT_KINDS.get(ev.kind, ev.kind),
                 self._d(ev.until),
                 "取消" if ev.cancelled else "",
                 plain(ev.created_by),
-                key=str(ev.id),
             )
+            yield cells, str(ev.id)
 
-        t = table("decisions")
+    def _rows_decisions(self, view: ClaimView) -> Iterator[Row]:
         for d in view.decisions:
-            t.add_row(
+            cells = (
                 str(d.id),
                 d.kind,
                 d.status,
@@ -431,9 +479,11 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 plain(d.approver or ""),
                 plain(d.reason),
             )
+            yield cells, str(d.id)
 
-        t = table("history")
+    def _rows_history(self, view: ClaimView) -> Iterator[Row]:
         for h in view.history:
             after = json.loads(h.after) if h.after else {}
             detail = ", ".join(f"{k}={v}" for k, v in list(after.items())[:4])
-            t.add_row(h.at[:16].replace("T", " "), plain(h.login), h.action, plain(detail))
+            cells = (h.at[:16].replace("T", " "), plain(h.login), h.action, plain(detail))
+            yield cells, str(h.seq)

@@ -79,6 +79,8 @@ async def test_post_a_receipt_with_live_preview(demo_session):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ClaimDetailScreen)
+        await pilot.press("2")  # the ledger tab
+        await settle(pilot)
         ledger = app.screen.query_one("#table-ledger", DataTable)
         assert any("12,345" in str(ledger.get_row_at(i)[2]) for i in range(ledger.row_count))
     entries = LedgerEntry.select().where(LedgerEntry.claim == claim.id)

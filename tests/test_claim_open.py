@@ -1,0 +1,228 @@
+"""Opening a claim: the claim is read first and then shown; each tab shows its rows the first
+time it is chosen; a later open wins; a missing claim is a message, not a crash; live refresh
+keeps every tab that is on screen current (SPEC 5.1, 6.1, 6.3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import fn
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static, TabbedContent
+
+from kyusho.app import KyushoApp
+from kyusho.money import format_yen
+from kyusho.services import decisions, projections
+from kyusho.services.claims import ClaimView, claim_view
+from kyusho.services.contacts import add_contact
+from kyusho.services.session import Session
+from models.schema import Claim, Contact, LedgerEntry, LimitationEvent, Plan
+from screens.claim_detail import TABS, ClaimDetailScreen
+from screens.claim_list import ClaimListScreen
+from screens.home import HomeScreen
+from screens.virtual_table import VirtualTable
+from tests.conftest import TODAY
+from tests.test_tui import SIZE, settle
+
+
+def claim_with_every_kind_of_row(session: Session) -> str:
+    """An active claim with receipts, a plan, contacts and limitation events, and a decision
+    proposed on it, so that every tab has rows."""
+    claim = (
+        Claim.select()
+        .where(
+            (Claim.status == "active")
+            & Claim.id.in_(LedgerEntry.select(LedgerEntry.claim))
+            & Claim.id.in_(Plan.select(Plan.claim))
+            & Claim.id.in_(Contact.select(Contact.claim))
+            & Claim.id.in_(LimitationEvent.select(LimitationEvent.claim))
+        )
+        .order_by(Claim.claim_no)
+        .get()
+    )
+    decisions.propose(
+        session,
+        claim.claim_no,
+        "suspension",
+        reason="所在不明",
+        data={"reasons": ["whereabouts_unknown"]},
+    )
+    return claim.claim_no
+
+
+def expected_rows(view: ClaimView) -> dict[str, int]:
+    return {
+        "obligors": len(view.obligors),
+        "ledger": len(view.ledger.rows),
+        "plans": len(view.plans),
+        "contacts": len(view.contacts),
+        "events": len(view.events),
+        "decisions": len(view.decisions),
+        "history": len(view.history),
+    }
+
+
+def detail(pilot: Pilot[Any]) -> ClaimDetailScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, ClaimDetailScreen)
+    return screen
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 8) -> None:
+    """Let the app run (its live-refresh timer polls) until ``condition`` holds or time is up."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        await pilot.pause(0.1)
+    await settle(pilot)
+
+
+async def test_enter_on_a_claim_in_the_list_opens_it_with_its_balance(demo_session):
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimListScreen)
+        table = app.screen.query_one(VirtualTable)
+        claim_no = table.cursor_row_key
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = detail(pilot)
+        assert screen.claim_no == claim_no
+        claim = Claim.get(Claim.claim_no == claim_no)
+        total = projections.balance_from_projection(claim, TODAY).total
+        summary = str(screen.query_one("#detail-summary", Static).content)
+        assert f"計 {format_yen(total)}" in summary
+        assert claim_no in str(screen.query_one("#detail-title", Static).content)
+        # the first tab shows every obligor, and has the keyboard
+        obligors = screen.query_one("#table-obligors", DataTable)
+        assert obligors.row_count == len(claim.obligors)
+        assert app.focused is obligors
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimListScreen)
+
+
+async def test_each_number_key_shows_its_tab_with_all_its_rows(demo_session):
+    claim_no = claim_with_every_kind_of_row(demo_session)
+    expected = expected_rows(claim_view(demo_session, claim_no, TODAY))
+    assert all(expected.values())
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_claim(claim_no)
+        await settle(pilot)
+        screen = detail(pilot)
+        tabs = screen.query_one(TabbedContent)
+        for number, (key, _label) in reversed(list(enumerate(TABS, start=1))):
+            await pilot.press(str(number))
+            await settle(pilot)
+            table = screen.query_one(f"#table-{key}", DataTable)
+            assert tabs.active == f"tab-{key}"
+            assert app.focused is table
+            assert table.row_count == expected[key], key
+            assert len(table.columns) > 1
+        # the rows are the claim's: the newest contact first, the proposed decision
+        view = screen.view
+        assert view is not None
+        contacts = screen.query_one("#table-contacts", DataTable)
+        assert str(contacts.get_row_at(0)[3]) == view.contacts[0].outcome
+        decision = screen.query_one("#table-decisions", DataTable).get_row_at(0)
+        assert str(decision[5]) == "所在不明"
+
+
+async def test_a_tab_chosen_with_the_mouse_shows_its_rows(demo_session):
+    claim_no = claim_with_every_kind_of_row(demo_session)
+    expected = expected_rows(claim_view(demo_session, claim_no, TODAY))
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_claim(claim_no)
+        await settle(pilot)
+        screen = detail(pilot)
+        await pilot.click("#--content-tab-tab-ledger")
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "tab-ledger"
+        assert screen.query_one("#table-ledger", DataTable).row_count == expected["ledger"]
+
+
+async def test_a_second_open_supersedes_the_first(demo_session):
+    first, second = [
+        c.claim_no for c in Claim.select().order_by(Claim.claim_no).limit(2)
+    ]  # list(): no half-read cursor
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_claim(first)
+        app.open_claim(second)  # a second Enter before the first claim is on screen
+        await settle(pilot)
+        opened = [s for s in app.screen_stack if isinstance(s, ClaimDetailScreen)]
+        assert [s.claim_no for s in opened] == [second]
+        assert app.screen is opened[0]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_a_missing_claim_is_a_message_and_the_app_keeps_running(demo_session):
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.open_claim("Z9-999999")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        messages = [(n.message, n.severity) for n in app._notifications]
+        assert any("Z9-999999" in m and "見つかりません" in m and s == "error" for m, s in messages)
+        # and the next open works
+        claim_no = Claim.select().order_by(Claim.claim_no).get().claim_no
+        app.open_claim(claim_no)
+        await settle(pilot)
+        assert detail(pilot).claim_no == claim_no
+
+
+async def test_live_refresh_updates_a_tab_built_later_and_keeps_its_cursor(demo_session):
+    demo_session.config = dataclasses.replace(demo_session.config, refresh_seconds=1)
+    row = (
+        Contact.select(Contact.claim)
+        .group_by(Contact.claim)
+        .having(fn.COUNT(Contact.id) >= 2)
+        .order_by(Contact.claim)
+        .first()
+    )
+    claim = Claim.get_by_id(row.claim_id)
+    claim_no = claim.claim_no
+    newest = Contact.select().where(Contact.claim == claim.id).order_by(Contact.at.desc()).get()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_claim(claim_no)
+        await settle(pilot)
+        await pilot.press("4")  # the contacts tab
+        await settle(pilot)
+        table = detail(pilot).query_one("#table-contacts", DataTable)
+        count = table.row_count
+        assert count >= 2
+        await pilot.press("down")
+        watched = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        assert table.cursor_row == 1
+
+        # another user records a contact, newer than every other: it goes on top
+        add_contact(
+            demo_session,
+            claim_no,
+            None,
+            "phone",
+            "別の担当者の架電",
+            at=max(newest.at, datetime(2026, 11, 22, 9, 0)) + timedelta(minutes=1),
+        )
+        await wait_until(pilot, lambda: table.row_count != count)
+        assert table.row_count == count + 1, "the open tab never showed the other user's contact"
+        assert str(table.get_row_at(0)[3]) == "別の担当者の架電"
+        # the cursor stayed on the contact the user was looking at
+        assert table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value == watched
+        assert table.cursor_row == 2
+        assert app.focused is table
