@@ -1,7 +1,7 @@
 """The Textual application: screen modes, global bindings, status line, command palette.
 
 The only module of the core package that imports Textual; the CLI imports it only to open the
-TUI. Database work happens in thread workers inside the screens.
+TUI. Database work happens in thread workers (in the screens, and here to open a claim).
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.worker import Worker, WorkerState
 
 import screens
-from kyusho.errors import InputError
-from kyusho.services.claims import ClaimQuery, search_claims
+from kyusho.errors import InputError, KyushoError
+from kyusho.services.claims import ClaimQuery, ClaimView, claim_view, search_claims
 from kyusho.services.session import Session
 from screens.claim_detail import ClaimDetailScreen
 from screens.claim_list import ClaimListScreen
 from screens.help import HelpScreen
 from screens.home import HomeScreen
+from screens.report import ReportScreen
 from screens.widgets import StatusLine
 
 
@@ -61,19 +63,21 @@ class KyushoApp(App[None]):
     CSS_PATH = Path(screens.__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ClaimSearchProvider}
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    MODES = {"home": HomeScreen, "claims": ClaimListScreen}
+    MODES = {"home": HomeScreen, "claims": ClaimListScreen, "report": ReportScreen}
     DEFAULT_MODE = "home"
     BINDINGS = [
         Binding("f1,question_mark", "help", "ヘルプ", id="app.help"),
         Binding("f2", "switch_mode('home')", "ホーム", id="app.home"),
         Binding("f3", "switch_mode('claims')", "一覧", id="app.claims"),
         Binding("f4", "as_of", "時点", id="app.as_of"),
+        Binding("f6", "switch_mode('report')", "年度報告", id="app.report"),
         Binding("ctrl+q", "quit", "終了", id="app.quit", priority=True),
     ]
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+        self._opening: tuple[Worker[ClaimView], str] | None = None  # latest open_claim read
         self.animation_level = "none"
         if session.config.theme not in self.available_themes:
             raise InputError(
@@ -93,7 +97,48 @@ class KyushoApp(App[None]):
         return self.session.config.dates
 
     def open_claim(self, claim_no: str) -> None:
-        self.push_screen(ClaimDetailScreen(claim_no))
+        """Read the claim in a thread worker, then show it (``_claim_read``).
+
+        The screen is built only once the claim is read: a read running while the UI thread
+        builds the screen waits for the GIL and takes many times longer. A second open
+        supersedes one still reading.
+        """
+        session = self.session
+        as_of = self.as_of
+
+        def work() -> ClaimView:
+            return claim_view(session, claim_no, as_of)
+
+        worker = self.run_worker(
+            work,
+            name="open-claim",
+            group="open-claim",
+            description=f"求償権 {claim_no} を開く",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+        self._opening = (worker, claim_no)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        opening = self._opening
+        if opening is None or event.worker is not opening[0]:
+            return  # not an open, or one superseded by a later open
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._opening = None
+            self._claim_read(opening[1], event.worker)
+
+    def _claim_read(self, claim_no: str, worker: Worker[ClaimView]) -> None:
+        if worker.state == WorkerState.SUCCESS and worker.result is not None:
+            self.push_screen(ClaimDetailScreen(claim_no, view=worker.result))
+            return
+        error = worker.error
+        message = (
+            str(error)
+            if isinstance(error, KyushoError)
+            else f"求償権 {claim_no} を読み込めませんでした: {error}"
+        )
+        self.notify(message, severity="error")
 
     def action_as_of(self) -> None:
         from screens.form import FormScreen

@@ -99,6 +99,19 @@ def build_parser() -> Parser:
     ld.add_argument("--as-of", dest="due_as_of")
     ld.add_argument("--json", action="store_true")
 
+    rp = sub.add_parser("report", help="年度報告（業務実績）")
+    rsub = rp.add_subparsers(dest="report_command", parser_class=Parser, required=True)
+    rfy = rsub.add_parser("fy", help="年度の業務実績（前年度比・計画比）")
+    rfy.add_argument("year", help="西暦の年度（例: 2025 = 令和7年度）")
+    rrange = rsub.add_parser("range", help="任意の期間の業務実績（前年同期比）")
+    rrange.add_argument("start", help="開始日")
+    rrange.add_argument("end", help="終了日")
+    for r_ in (rfy, rrange):
+        out = r_.add_mutually_exclusive_group()
+        out.add_argument("--json", action="store_true", help="JSON を標準出力へ")
+        out.add_argument("--csv", metavar="F", help="表を CSV ファイルへ")
+        out.add_argument("--xlsx", metavar="F", help="表を XLSX ファイルへ（未対応）")
+
     a = sub.add_parser("audit", help="監査証跡")
     asub = a.add_subparsers(dest="audit_command", parser_class=Parser, required=True)
     asub.add_parser("verify", help="ハッシュ連鎖を検証する")
@@ -257,6 +270,8 @@ def _dispatch(parser: Parser, args: argparse.Namespace) -> int:
                     f"{r['completes_on']}\t残{r['days_left']}日\t{r['claim_no']}\t{r['obligor_id']}\t{r['name']}\t{r['state']}"
                 )
         return EXIT_OK
+    if cmd == "report":
+        return _report(args)
     if cmd == "audit":
         from models.audit import verify
 
@@ -332,6 +347,41 @@ def _import(args: argparse.Namespace) -> int:
     print(
         f"{args.kind}: {report.rows} 行を{verb}。追加 {report.added} 件、登録済みのため省略 {report.skipped} 件。"
     )
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kyusho.dates import parse_date
+    from kyusho.report import report_csv, report_json, text_lines
+    from kyusho.services import reports
+
+    if args.xlsx:
+        raise CliError("--xlsx: XLSX 出力はこの版ではまだ使えません（--csv を使ってください）")
+    dest = None
+    if args.csv:
+        from kyusho.files import user_path
+
+        dest = user_path(args.csv, "--csv")
+    if args.report_command == "fy":
+        text = args.year.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise CliError(f"YEAR: 西暦の年度を数字で指定してください（例: 2025）（値: {text!r}）")
+        session = _session(args)
+        report = reports.fy_report(session, int(text))
+    else:
+        start, end = parse_date(args.start, "START"), parse_date(args.end, "END")
+        session = _session(args)
+        report = reports.range_report(session, start, end)
+    if args.json:
+        print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+    elif dest is not None:
+        try:  # with a BOM: Excel, which most 協会 staff open CSV in, then reads UTF-8
+            dest.write_text(report_csv(report), encoding="utf-8-sig")
+        except OSError as exc:
+            raise CliError(f"--csv: {dest} に書き込めません（{exc.strerror}）") from None
+        print(f"{dest} に書き出しました。")
+    else:
+        print("\n".join(text_lines(report)))
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "app.home",
         "app.claims",
         "app.as_of",
+        "app.report",
         "app.quit",
         # home (worklist)
         "home.open",
@@ -41,6 +42,11 @@ BINDING_IDS: frozenset[str] = frozenset(
         "detail.tab_events",
         "detail.tab_decisions",
         "detail.tab_history",
+        # 年度報告
+        "report.previous_year",
+        "report.next_year",
+        "report.reload",
+        "report.back",
         # forms and help
         "form.save",
         "form.cancel",

@@ -8,18 +8,71 @@ kyusho is refused rather than damaged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from peewee import SqliteDatabase
 
 from kyusho.errors import KyushoError
+from kyusho.year_end import LedgerFact, claim_years
 from models.db import database, write_transaction
-from models.schema import ALL_MODELS, Meta_
+from models.schema import ALL_MODELS, MONTH_COLUMNS, ClaimYear, Meta_
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _add_claim_year(db: SqliteDatabase) -> None:
+    """2: the per-claim 年度 figures of the report (ClaimYear), filled from the stored ledger."""
+    db.create_tables([ClaimYear])
+    fill_claim_years(db)
+
 
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
-MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {}
+MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {2: _add_claim_year}
+
+
+def fill_claim_years(db: SqliteDatabase, batch: int = 5000) -> int:
+    """Compute every claim's ClaimYear rows from its entries' stored allocations.
+
+    One ordered pass over the ledger, so it takes seconds at 2,000,000 entries; rows are
+    written with one prepared statement. Returns the number of rows written.
+    """
+    terms = {
+        cid: (date.fromisoformat(sub), principal)
+        for cid, sub, principal in db.execute_sql(
+            "SELECT id, subrogation_date, loan_principal + loan_interest FROM claim"
+        )
+    }
+    columns = ", ".join(("claim_id", "fy", "principal_end", "receipts", "received"))
+    columns += ", received_after_write_off, " + ", ".join(MONTH_COLUMNS)
+    sql = f"INSERT INTO claim_year ({columns}) VALUES ({', '.join('?' * (6 + 12))})"
+    pending: list[tuple[int, ...]] = []
+    written = 0
+
+    def flush(cid: int, facts: list[LedgerFact]) -> None:
+        sub, principal = terms[cid]
+        pending.extend((cid, *y.as_tuple()) for y in claim_years(sub, principal, facts))
+
+    entries = db.execute_sql(
+        "SELECT claim_id, date, kind, amount, cancelled, post_write_off, alloc_principal"
+        " FROM ledger_entry ORDER BY claim_id, date, id"
+    )
+    current: int | None = None
+    facts: list[LedgerFact] = []
+    for cid, on, kind, amount, cancelled, pwo, alloc in entries:
+        if cid != current:
+            if current is not None:
+                flush(current, facts)
+            current, facts = cid, []
+            if len(pending) >= batch:
+                db.cursor().executemany(sql, pending)
+                written, pending = written + len(pending), []
+        facts.append(
+            LedgerFact(date.fromisoformat(on), kind, amount, bool(cancelled), bool(pwo), alloc)
+        )
+    if current is not None:
+        flush(current, facts)
+    db.cursor().executemany(sql, pending)
+    return written + len(pending)
 
 
 class SchemaError(KyushoError):

@@ -11,6 +11,7 @@ from peewee import (
     AutoField,
     BooleanField,
     CharField,
+    CompositeKey,
     DateField,
     DateTimeField,
     ForeignKeyField,
@@ -170,6 +171,40 @@ class LedgerEntry(BaseModel):
         )
 
 
+MONTH_COLUMNS = tuple(f"m{i:02d}" for i in range(1, 13))  # April .. March
+
+
+class ClaimYear(BaseModel):
+    """Projection: one claim's figures for one 年度 (kyusho.year_end), for the 年度 report.
+
+    Rows are clustered by year (WITHOUT ROWID, key (fy, claim)), so a year's rows are one
+    contiguous range: the report reads them without touching the ledger.
+    """
+
+    fy = IntegerField()
+    claim = ForeignKeyField(Claim, backref="years", on_delete="CASCADE", index=True)
+    principal_end = IntegerField()
+    receipts = IntegerField(default=0)
+    received = IntegerField(default=0)
+    received_after_write_off = IntegerField(default=0)
+    m01 = IntegerField(default=0)
+    m02 = IntegerField(default=0)
+    m03 = IntegerField(default=0)
+    m04 = IntegerField(default=0)
+    m05 = IntegerField(default=0)
+    m06 = IntegerField(default=0)
+    m07 = IntegerField(default=0)
+    m08 = IntegerField(default=0)
+    m09 = IntegerField(default=0)
+    m10 = IntegerField(default=0)
+    m11 = IntegerField(default=0)
+    m12 = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("fy", "claim")
+        without_rowid = True
+
+
 class Plan(BaseModel):
     """分割弁済約定 of one obligor. Superseded plans are kept."""
 
@@ -291,6 +326,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ClaimMunicipality,
     Obligor,
     LedgerEntry,
+    ClaimYear,
     Plan,
     LimitationEvent,
     Contact,

@@ -252,6 +252,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
     import screens.form
     import screens.help
     import screens.home
+    import screens.report
     import screens.virtual_table
     from kyusho.keymap import BINDING_IDS
 
@@ -262,6 +263,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.claim_detail.ClaimDetailScreen,
         screens.help.HelpScreen,
         screens.form.FormScreen,
+        screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
     ]
     declared = {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}

@@ -294,10 +294,17 @@ def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
         }
     if d.kind == "suspension":
         review = period_end(today, months=session.config.policy.suspension_review_months)
+        # the 年度 report sums the balances at decision (SPEC 4.14)
+        balance = projections.balance_from_projection(claim, max(today, claim.last_entry_on)).total
         Claim.update(status="suspended", status_since=today, review_on=review).where(
             Claim.id == claim.id
         ).execute()
-        return {"status": "suspended", "review_on": review.isoformat()}
+        return {
+            "status": "suspended",
+            "review_on": review.isoformat(),
+            "on": today.isoformat(),
+            "balance": balance,
+        }
     if d.kind == "reactivation":
         Claim.update(status="active", status_since=today, review_on=None).where(
             Claim.id == claim.id
@@ -311,5 +318,9 @@ def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
             written_off_on=today,
             written_off_amount=amount,
         ).where(Claim.id == claim.id).execute()
-        return {"status": "written_off", "written_off_amount": amount}
+        return {
+            "status": "written_off",
+            "written_off_amount": amount,
+            "on": today.isoformat(),
+        }
     raise InputError("種類", f"{d.kind} の効果はありません")

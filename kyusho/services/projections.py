@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
-from kyusho import ledger, limitation
+from kyusho import ledger, limitation, year_end
 from kyusho.errors import InputError
 from kyusho.ledger import Balance, ClaimTerms, Entry
-from models.schema import Claim, LedgerEntry, LimitationEvent, Obligor
+from models.schema import MONTH_COLUMNS, Claim, ClaimYear, LedgerEntry, LimitationEvent, Obligor
 
 FAR_FUTURE = date(9999, 12, 31)
 
@@ -58,16 +59,23 @@ def recompute_ledger(
     last = max(live_dates, default=claim.subrogation_date)
     result = ledger.compute(terms_of(claim), engine_entries, last)
     changed = 0
+    updates: list[tuple[int, int, int, int]] = []
     for row in rows:
         alloc = result.allocations.get(row.id)
         want = (alloc.costs, alloc.damages, alloc.principal) if alloc else (0, 0, 0)
         have = (row.alloc_costs, row.alloc_damages, row.alloc_principal)
         if want != have:
             changed += 1
-            if save:
-                LedgerEntry.update(
-                    alloc_costs=want[0], alloc_damages=want[1], alloc_principal=want[2]
-                ).where(LedgerEntry.id == row.id).execute()
+            updates.append((*want, row.id))
+            row.alloc_costs, row.alloc_damages, row.alloc_principal = want
+    if save and updates:
+        # one prepared statement for the claim's changed rows (an import changes millions)
+        _executemany(
+            "UPDATE ledger_entry SET alloc_costs = ?, alloc_damages = ?, alloc_principal = ?"
+            " WHERE id = ?",
+            updates,
+        )
+    changed += _sync_years(claim, rows, save=save)
     receipts = [r.date for r in rows if r.kind == "receipt" and not r.cancelled]
     want_claim = {
         "principal_outstanding": result.balance.principal,
@@ -84,6 +92,59 @@ def recompute_ledger(
             for key, value in diff.items():
                 setattr(claim, key, value)
     return changed
+
+
+def _executemany(sql: str, params: list[tuple[Any, ...]]) -> None:
+    """One prepared statement for many rows, in the caller's transaction."""
+    ClaimYear._meta.database.cursor().executemany(sql, params)
+
+
+def year_rows(claim: Claim, rows: list[LedgerEntry]) -> list[tuple[int, ...]]:
+    """The claim's ClaimYear rows as computed from its entries' (current) allocations."""
+    facts = [
+        year_end.LedgerFact(
+            date=r.date,
+            kind=r.kind,
+            amount=r.amount,
+            cancelled=r.cancelled,
+            post_write_off=bool(r.post_write_off),
+            alloc_principal=r.alloc_principal,
+        )
+        for r in rows
+    ]
+    principal = claim.loan_principal + claim.loan_interest
+    return [y.as_tuple() for y in year_end.claim_years(claim.subrogation_date, principal, facts)]
+
+
+_YEAR_COLUMNS = (
+    "fy",
+    "principal_end",
+    "receipts",
+    "received",
+    "received_after_write_off",
+    *MONTH_COLUMNS,
+)
+
+
+def _sync_years(claim: Claim, rows: list[LedgerEntry], *, save: bool) -> int:
+    """Bring the claim's ClaimYear rows in line with its entries; returns rows that differed."""
+    want = year_rows(claim, rows)
+    cursor = ClaimYear._meta.database.execute_sql(
+        f"SELECT {', '.join(_YEAR_COLUMNS)} FROM claim_year WHERE claim_id = ? ORDER BY fy",
+        (claim.id,),
+    )
+    have = [tuple(r) for r in cursor.fetchall()]
+    if have == want:
+        return 0
+    differ = len(set(have) ^ set(want))
+    if save:
+        ClaimYear.delete().where(ClaimYear.claim == claim.id).execute()
+        _executemany(
+            f"INSERT INTO claim_year (claim_id, {', '.join(_YEAR_COLUMNS)})"
+            f" VALUES (?{', ?' * len(_YEAR_COLUMNS)})",
+            [(claim.id, *w) for w in want],
+        )
+    return differ
 
 
 def recompute_ledger_for(claim: Claim, *, new_seq: int | None, field: str, what: str) -> int:

@@ -1,0 +1,113 @@
+"""年度報告: the 年度 report on screen (SPEC 4.14), one fiscal year at a time.
+
+The figures are added up in a thread worker (kyusho.services.reports); the screen shows the
+business-plan table first, then receipts by month as bars, recovery by staff and the year's
+limitation completions, all as plain text (no markup: staff and obligor names are user text).
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from kyusho.dates import fiscal_year, fiscal_year_label
+from kyusho.report import Report, text_lines
+from screens.live import LiveRefreshMixin
+from screens.widgets import StatusLine
+
+
+class ReportScreen(LiveRefreshMixin, Screen[None]):
+    """年度報告"""
+
+    BINDINGS = [
+        Binding("left,comma", "year(-1)", "前年度", id="report.previous_year"),
+        Binding("right,full_stop", "year(1)", "翌年度", id="report.next_year"),
+        Binding("r,f5", "reload", "再集計", id="report.reload"),
+        Binding("escape", "back", "戻る", id="report.back"),
+    ]
+
+    def __init__(self, fy: int | None = None) -> None:
+        super().__init__()
+        self.fy = fy
+        self.report: Report | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("年度報告", classes="title", id="report-title")
+        with VerticalScroll(id="report-body"):
+            yield Static("", id="report-text", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.fy is None:
+            self.fy = fiscal_year(self.app.as_of)  # type: ignore[attr-defined]
+        self.query_one("#report-body").focus()
+        self.reload()
+        self.start_live_refresh()
+
+    def reload(self) -> None:
+        from kyusho.services.reports import fy_report
+
+        session = self.app.session  # type: ignore[attr-defined]
+        fy = self.fy
+        assert fy is not None
+        self.query_one("#report-title", Static).update(
+            f"年度報告 — {fiscal_year_label(fy)}（FY{fy}） 集計中…"
+        )
+        self.query_one("#report-body").loading = True
+        self.run_worker(
+            lambda: fy_report(session, fy),
+            thread=True,
+            exit_on_error=False,
+            exclusive=True,
+            group="report",
+            name="report",
+        )
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        super().on_worker_state_changed(event)
+        if event.worker.name != "report":
+            return
+        body = self.query_one("#report-body")
+        if event.state == WorkerState.SUCCESS:
+            self.show(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            body.loading = False
+            self.notify(f"年度報告を集計できませんでした: {event.worker.error}", severity="error")
+
+    def show(self, report: Report) -> None:
+        if report.fy != self.fy:  # a later year was asked for meanwhile
+            return
+        self.report = report
+        today = self.app.as_of  # type: ignore[attr-defined]
+        upto = "" if report.end < today else f"（{today.month}月{today.day}日まで）"
+        self.query_one("#report-title", Static).update(
+            f"年度報告 — {fiscal_year_label(report.fy)}（FY{report.fy}）{upto}"
+        )
+        lines = text_lines(report)
+        self.query_one("#report-text", Static).update("\n".join(lines[1:]))
+        self.query_one("#report-body").loading = False
+
+    def action_year(self, step: int) -> None:
+        assert self.fy is not None
+        nxt = self.fy + step
+        if not 1950 <= nxt <= fiscal_year(self.app.as_of) + 1:  # type: ignore[attr-defined]
+            self.notify("これより先の年度はありません")
+            return
+        self.fy = nxt
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def on_data_changed(self) -> None:
+        self.reload()

@@ -1,0 +1,56 @@
+"""The 年度報告 screen: F6 opens the current 年度, ← and → change the year (Pilot)."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from kyusho.app import KyushoApp
+from kyusho.report import text_lines
+from kyusho.services.reports import fy_report
+from screens.report import ReportScreen
+from tests.conftest import TODAY
+from tests.test_tui import SIZE, settle
+
+
+def shown(app) -> str:
+    return str(app.screen.query_one("#report-text", Static).content)
+
+
+async def test_f6_shows_this_years_report_and_arrows_change_the_year(demo_session):
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        assert app.screen.fy == 2026
+        title = str(app.screen.query_one("#report-title", Static).content)
+        assert "令和8年度" in title and f"{TODAY.month}月{TODAY.day}日まで" in title
+        assert shown(app) == "\n".join(text_lines(fy_report(demo_session, 2026))[1:])
+        await pilot.press("left")
+        await settle(pilot)
+        assert app.screen.fy == 2025
+        assert shown(app) == "\n".join(text_lines(fy_report(demo_session, 2025))[1:])
+        assert "まで" not in str(app.screen.query_one("#report-title", Static).content)
+        await pilot.press("right", "right")
+        await settle(pilot)
+        assert app.screen.fy == 2027  # next year's plan can be looked at; not beyond
+        await pilot.press("right")
+        await settle(pilot)
+        assert app.screen.fy == 2027
+
+
+async def test_staff_names_are_shown_as_text_not_markup(demo_session):
+    from kyusho.dates import fiscal_year
+    from kyusho.services.staff import add_staff
+    from models.schema import Claim, Staff
+
+    add_staff(demo_session, "odd", "[bold]角括弧[/bold]", "staff")
+    claim = Claim.select().where(Claim.last_receipt_on.is_null(False)).first()
+    Claim.update(staff=Staff.get(Staff.login == "odd")).where(Claim.id == claim.id).execute()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ReportScreen(fiscal_year(claim.last_receipt_on)))
+        await settle(pilot)
+        assert "[bold]角括弧[/bold]" in shown(app)
