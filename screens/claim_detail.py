@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.widgets.data_table import RowDoesNotExist
 
 from kyusho.dates import format_date
@@ -36,7 +36,7 @@ from kyusho.vocab import (
 from screens import forms
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
-from screens.widgets import StatusLine
+from screens.widgets import KeyBar, StatusLine
 
 TABS = [
     ("obligors", "関係人"),
@@ -171,7 +171,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                     if key == FIRST_TAB:  # the others are built when first shown
                         yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(f"#table-{FIRST_TAB}", DataTable)

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from kyusho.dates import format_date
 from kyusho.money import format_yen
@@ -20,7 +20,7 @@ from kyusho.services.claims import SORTS, ClaimQuery, ClaimRow, count_claims, se
 from kyusho.vocab import CLAIM_STATUSES
 from screens.live import LiveRefreshMixin
 from screens.virtual_table import Column, VirtualTable
-from screens.widgets import StatusLine
+from screens.widgets import KeyBar, StatusLine
 
 COLUMNS = [
     Column("claim_no", "求償権番号", 11),
@@ -87,7 +87,7 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
             yield Select([], prompt="損失補償", id="municipality")
         yield VirtualTable(COLUMNS, id="claims-table")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._apply()

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from kyusho.dates import format_date
 from kyusho.services.claims import claim_view
@@ -14,7 +14,7 @@ from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
-from screens.widgets import StatusLine
+from screens.widgets import KeyBar, StatusLine
 
 KIND_LABELS = {
     "limitation": "時効",
@@ -45,7 +45,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         yield Static("今日の仕事", classes="title", id="home-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="worklist")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -11,12 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from kyusho.dates import fiscal_year, fiscal_year_label
 from kyusho.report import Report, text_lines
 from screens.live import LiveRefreshMixin
-from screens.widgets import StatusLine
+from screens.widgets import KeyBar, StatusLine
 
 
 class ReportScreen(LiveRefreshMixin, Screen[None]):
@@ -39,7 +39,7 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
         with VerticalScroll(id="report-body"):
             yield Static("", id="report-text", markup=False)
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.fy is None:
