@@ -17,7 +17,7 @@ from kyusho.year_end import LedgerFact, claim_years
 from models.db import database, write_transaction
 from models.schema import ALL_MODELS, MONTH_COLUMNS, ClaimYear, Meta_
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _add_claim_year(db: SqliteDatabase) -> None:
@@ -26,8 +26,23 @@ def _add_claim_year(db: SqliteDatabase) -> None:
     fill_claim_years(db)
 
 
+def _search_indexes_cover_the_claim(db: SqliteDatabase) -> None:
+    """3: name and kana search indexes carry the claim id, so a prefix search reads no rows."""
+    db.execute_sql("DROP INDEX IF EXISTS obligor_name_key")
+    db.execute_sql("DROP INDEX IF EXISTS obligor_kana_key")
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS obligor_name_key_claim_id ON obligor (name_key, claim_id)"
+    )
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS obligor_kana_key_claim_id ON obligor (kana_key, claim_id)"
+    )
+
+
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
-MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {2: _add_claim_year}
+MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
+    2: _add_claim_year,
+    3: _search_indexes_cover_the_claim,
+}
 
 
 def fill_claim_years(db: SqliteDatabase, batch: int = 5000) -> int:

@@ -114,8 +114,9 @@ class Obligor(BaseModel):
     kind = CharField()  # corporation | person
     name = CharField()
     kana = CharField(default="")
-    name_key = CharField(index=True)  # normalised for prefix search
-    kana_key = CharField(index=True)
+    # normalised for prefix search; indexed with the claim (Meta) so a search reads no rows
+    name_key = CharField()
+    kana_key = CharField()
     merchant = BooleanField(null=True)
     birth_date = DateField(null=True)
     address = TextField(default="")
@@ -133,7 +134,11 @@ class Obligor(BaseModel):
     lim_via_principal = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("claim", "obligor_no"), True),)
+        indexes = (
+            (("claim", "obligor_no"), True),
+            (("name_key", "claim"), False),
+            (("kana_key", "claim"), False),
+        )
 
 
 class LedgerEntry(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 from textual.widgets import Input
 
 from kyusho.app import KyushoApp
+from kyusho.services import claims as C
 from kyusho.services.claims import SORTS, ClaimQuery, count_claims, search_claims
 from kyusho.text import kana_key, name_key
 from models.schema import Claim, Obligor
@@ -112,3 +113,29 @@ async def test_keys_typed_while_a_search_runs_are_searched_once_as_the_latest_te
         assert table.source.query.text == "123"
         assert table.row_count == len(expected("123"))
         assert screen.query_state.text == search.value == "123"
+
+
+def test_name_and_kana_searches_read_only_the_index(demo_session):
+    """The prefix ranges are answered from (key, claim) indexes without reading obligor rows."""
+    from models.migrations import SCHEMA_VERSION, ensure_current
+    from models.schema import Meta_
+
+    db = demo_session.db
+
+    def plan() -> str:
+        q = ClaimQuery(text="さとう")
+        sql, params = C._filtered(q, C.fn.COUNT(Claim.id)).sql()
+        return " ".join(r[3] for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+
+    assert "COVERING INDEX obligor_kana_key_claim_id" in plan()
+    # a database from schema 2 (single-column indexes) is given the covering ones on open
+    with db.atomic():
+        db.execute_sql("DROP INDEX obligor_name_key_claim_id")
+        db.execute_sql("DROP INDEX obligor_kana_key_claim_id")
+        db.execute_sql("CREATE INDEX obligor_name_key ON obligor (name_key)")
+        db.execute_sql("CREATE INDEX obligor_kana_key ON obligor (kana_key)")
+        Meta_.update(value="2").where(Meta_.key == "schema_version").execute()
+    assert "COVERING INDEX obligor_kana_key" not in plan()
+    assert ensure_current(db) == 2 and SCHEMA_VERSION == 3
+    assert "COVERING INDEX obligor_kana_key_claim_id" in plan()
+    assert set(all_rows(ClaimQuery(text="さとう"))) == expected("さとう")
