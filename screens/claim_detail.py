@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from kyusho.dates import format_date
@@ -36,7 +36,7 @@ from kyusho.vocab import (
 from screens import forms
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
-from screens.widgets import KeyBar, StatusLine
+from screens.widgets import KeyBar, StatusLine, TabBar
 
 TABS = [
     ("obligors", "関係人"),
@@ -165,11 +165,10 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
         yield Static("読込中…", id="detail-summary")
-        with TabbedContent(id="detail-tabs"):
-            for key, label in TABS:
-                with TabPane(label, id=f"tab-{key}"):
-                    if key == FIRST_TAB:  # the others are built when first shown
-                        yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
+        yield TabBar(list(TABS), FIRST_TAB, id="detail-tabbar")
+        with ContentSwitcher(initial=f"table-{FIRST_TAB}", id="detail-tabs"):
+            # the other tabs' tables are built when first shown
+            yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{FIRST_TAB}")
         yield StatusLine()
         yield KeyBar()
 
@@ -195,19 +194,20 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         table = self._tables.get(key)
         if table is None:
             table = DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
-            self.query_one(f"#tab-{key}", TabPane).mount(table)
+            table.display = False  # until the switcher shows it
+            self.query_one(ContentSwitcher).mount(table)
             self._add_columns(key, table)
             self._tables[key] = table
             if self.view is not None:
                 self._fill_table(key, self.view)
         return table
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """A tab chosen with the mouse or the tab bar's arrow keys: build its table."""
-        pane = event.pane
-        key = ((pane.id if pane is not None else None) or "").removeprefix("tab-")
-        if key in COLUMNS:
-            self._table(key)
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabBar).active
+
+    def on_tab_bar_selected(self, event: TabBar.Selected) -> None:
+        self.action_tab(event.key)
 
     def reload(self) -> None:
         app = self.app
@@ -261,7 +261,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
 
     def _selected_obligor(self) -> int | None:
         table = self._tables[FIRST_TAB]
-        if self.query_one(TabbedContent).active == f"tab-{FIRST_TAB}" and table.row_count:
+        if self.active_tab == FIRST_TAB and table.row_count:
             return int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
         return None
 
@@ -282,13 +282,12 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
 
     def action_cancel_entry(self) -> None:
         """Cancel the ledger entry or limitation event under the cursor (after confirmation)."""
-        active = self.query_one(TabbedContent).active
-        if active not in ("tab-ledger", "tab-events"):
+        key = self.active_tab
+        if key not in ("ledger", "events"):
             self.notify(
                 "明細タブ（2）か時効事由タブ（5）で取り消す行を選んでください", severity="warning"
             )
             return
-        key = active.removeprefix("tab-")
         table = self._table(key)
         if not table.row_count:
             return
@@ -303,7 +302,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
 
     def action_tab(self, key: str) -> None:
         table = self._table(key)
-        self.query_one(TabbedContent).active = f"tab-{key}"
+        self.query_one(ContentSwitcher).current = table.id
+        self.query_one(TabBar).active = key
         table.focus()
 
     # ------------------------------------------------------------------ rendering

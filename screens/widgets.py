@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from kyusho.dates import format_date
@@ -104,3 +109,60 @@ class KeyBar(Static):
         line.append(f"{binding.description} ", text_style)
         if not enabled:
             line.stylize(dim, start)
+
+
+class TabBar(Widget):
+    """Numbered tabs on one line (``1 関係人  2 明細 …``); the active one highlighted.
+
+    TabbedContent builds a Tabs widget, a tab and a pane per tab and an animated underline:
+    about 35 ms of the 80 ms it took to show a claim. The number keys choose a tab (the
+    screen's bindings); a click on a label does the same.
+    """
+
+    DEFAULT_CSS = """
+    TabBar {
+        height: 1;
+        background: $panel;
+    }
+    TabBar > .tabbar--tab {
+        color: $text-muted;
+    }
+    TabBar > .tabbar--active {
+        color: $text;
+        background: $primary 50%;
+        text-style: bold;
+    }
+    """
+    COMPONENT_CLASSES = {"tabbar--tab", "tabbar--active"}
+
+    active: reactive[str] = reactive("")
+
+    class Selected(Message):
+        """A tab label was clicked."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, tabs: list[tuple[str, str]], active: str, *, id: str | None = None):
+        super().__init__(id=id)
+        self.tabs = tabs
+        self.set_reactive(TabBar.active, active)
+        self._spans: list[tuple[int, int, str]] = []
+
+    def render(self) -> Text:
+        line = Text(no_wrap=True, overflow="crop", end="")
+        spans = []
+        for number, (key, label) in enumerate(self.tabs, 1):
+            part = "tabbar--active" if key == self.active else "tabbar--tab"
+            start = line.cell_len
+            line.append(f" {number} {label} ", self.get_component_rich_style(part))
+            spans.append((start, line.cell_len, key))
+        self._spans = spans
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key in self._spans:
+            if start <= event.x < end:
+                self.post_message(self.Selected(key))
+                return

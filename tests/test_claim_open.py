@@ -12,7 +12,7 @@ from typing import Any
 
 from peewee import fn
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Static
 
 from kyusho.app import KyushoApp
 from kyusho.money import format_yen
@@ -25,6 +25,7 @@ from screens.claim_detail import TABS, ClaimDetailScreen
 from screens.claim_list import ClaimListScreen
 from screens.home import HomeScreen
 from screens.virtual_table import VirtualTable
+from screens.widgets import TabBar
 from tests.conftest import TODAY
 from tests.test_tui import SIZE, settle
 
@@ -117,12 +118,13 @@ async def test_each_number_key_shows_its_tab_with_all_its_rows(demo_session):
         app.open_claim(claim_no)
         await settle(pilot)
         screen = detail(pilot)
-        tabs = screen.query_one(TabbedContent)
+        tabs = screen.query_one(TabBar)
         for number, (key, _label) in reversed(list(enumerate(TABS, start=1))):
             await pilot.press(str(number))
             await settle(pilot)
             table = screen.query_one(f"#table-{key}", DataTable)
-            assert tabs.active == f"tab-{key}"
+            assert tabs.active == key
+            assert [t.id for t in screen.query(DataTable) if t.display] == [f"table-{key}"]
             assert app.focused is table
             assert table.row_count == expected[key], key
             assert len(table.columns) > 1
@@ -144,9 +146,11 @@ async def test_a_tab_chosen_with_the_mouse_shows_its_rows(demo_session):
         app.open_claim(claim_no)
         await settle(pilot)
         screen = detail(pilot)
-        await pilot.click("#--content-tab-tab-ledger")
+        # " 1 関係人 " takes ten cells; " 2 明細 " follows
+        await pilot.click("#detail-tabbar", offset=(12, 0))
         await settle(pilot)
-        assert screen.query_one(TabbedContent).active == "tab-ledger"
+        assert screen.query_one(TabBar).active == "ledger"
+        assert screen.query_one("#table-ledger", DataTable).display
         assert screen.query_one("#table-ledger", DataTable).row_count == expected["ledger"]
 
 
