@@ -193,3 +193,15 @@ def test_cli_report_json_csv_and_bad_year(book, db_path, tmp_path, capsys, monke
     assert "YEAR" in capsys.readouterr().err
     assert main(["--db", str(db_path), "report", "range", "2025-13-01", "2026-01-01"]) == 2
     assert "START" in capsys.readouterr().err
+
+
+def test_a_suspension_recorded_without_its_balance_is_summed_from_the_ledger(book):
+    """Suspensions approved before the effect kept the balance: recomputed at their date."""
+    from models.schema import Decision
+
+    d = Decision.get(Decision.kind == "suspension")
+    effect = json.loads(d.effect)
+    recorded = effect.pop("balance")
+    effect.pop("on")
+    Decision.update(effect=json.dumps(effect)).where(Decision.id == d.id).execute()
+    assert figures(fy_report(book, 2026), "suspension")[:2] == (1, recorded)
