@@ -37,6 +37,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from kyusho.errors import InputError
+
 ROWS: list[tuple[str, str, float, str]] = [
     ("start", "kyusho start to the first usable worklist", 1.5, "s"),
     ("claim_list_last", "open the claim list and jump to its last row", 0.3, "s"),
@@ -55,7 +57,15 @@ BUILD_FILE = "build.json"
 # search input as staff type it: hiragana for kana (the IME's default), kanji, a number prefix
 SEARCH_NAME = "佐藤"
 SEARCH_KANA = "すずき"
-WAIT_LIMIT_S = float(os.environ.get("KYUSHO_BENCH_WAIT", "300"))
+WAIT_ENV = "KYUSHO_BENCH_WAIT"  # seconds a TUI step may take before the run gives up
+
+
+def wait_limit_s() -> int:
+    """The TUI steps' time limit from $KYUSHO_BENCH_WAIT (whole seconds, default 300)."""
+    text = os.environ.get(WAIT_ENV, "300").strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 86_400:
+        raise InputError(WAIT_ENV, f"1〜86400 の秒数（整数）を指定してください（値: {text!r}）")
+    return int(text)
 
 
 def _log(message: str) -> None:
@@ -599,10 +609,11 @@ def _add_plans(session, today: date) -> int:
 # ----------------------------------------------------------------------------- TUI child
 
 
-async def _until(pred: Callable[[], bool], what: str, timeout: float = WAIT_LIMIT_S) -> None:
+async def _until(pred: Callable[[], bool], what: str, timeout: int | None = None) -> None:
     """Wait (letting the app run) until ``pred()`` holds; ``what`` names the step on timeout."""
     import asyncio
 
+    timeout = wait_limit_s() if timeout is None else timeout
     end = time.perf_counter() + timeout
     while True:
         try:
@@ -794,7 +805,7 @@ def run_tui_child(work_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
         env=_child_env(),
         capture_output=True,
         text=True,
-        timeout=WAIT_LIMIT_S * 4,
+        timeout=wait_limit_s() * 4,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"the TUI child failed:\n{proc.stderr[-4000:]}")
@@ -1338,6 +1349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.claims < 1:
         p.error("--claims: 1 以上の件数を指定してください")
+    try:
+        wait_limit_s()
+    except InputError as exc:
+        p.error(str(exc))
     result = run(
         args.work_dir,
         claims=args.claims,

@@ -133,3 +133,17 @@ def test_kyusho_bench_takes_its_own_options():
     with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
         main(["bench", "--help"])
     assert "--work-dir" in out.getvalue() and "--claims" in out.getvalue()
+
+
+def test_a_bad_wait_limit_is_refused_naming_the_variable(monkeypatch, capsys, tmp_path):
+    import pytest
+
+    from kyusho.benchmark import main
+
+    for bad in ("abc", "0", "1.5", "-3"):
+        monkeypatch.setenv("KYUSHO_BENCH_WAIT", bad)
+        with pytest.raises(SystemExit) as e:
+            main(["--claims", "10", "--work-dir", str(tmp_path / "b")])
+        assert e.value.code == 2
+        assert "KYUSHO_BENCH_WAIT" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()  # nothing was built
