@@ -130,9 +130,16 @@ def _pad(text: str, width: int, right: bool = True) -> str:
     return " " * gap + text if right else text + " " * gap
 
 
-TABLE_COLUMNS = (("項目", 16, False), ("件数", 8, True), ("前年度比", 9, True))
-TABLE_COLUMNS += (("金額", 8, True), ("前年度比", 9, True), ("計画", 6, True))
-TABLE_COLUMNS += (("計画比", 8, True),)
+# (header, width in cells, right-aligned): 80 columns at most with the spaces between
+TABLE_COLUMNS = (
+    ("項目", 16, False),
+    ("件数", 8, True),
+    ("前年度比", 9, True),
+    ("金額", 8, True),
+    ("前年度比", 9, True),
+    ("計画", 6, True),
+    ("計画比", 8, True),
+)
 
 
 def table_lines(report: Report) -> list[str]:
@@ -159,12 +166,10 @@ def month_bars(report: Report, width: int = 40) -> list[str]:
     """Receipts by month as a bar chart in characters (the widest month fills ``width``)."""
     top = max((m[1] for m in report.months), default=0)
     lines = []
-    for first, amount, previous in report.months:
+    for first, amount, _previous in report.months:
         n = 0 if top == 0 else (amount * width + top - 1) // top
         label = f"{first.year}-{first.month:02d}"
-        bar = "█" * n
-        lines.append(f"{label} {_pad(f'{millions_half_up(amount):,}', 6)} {bar}")
-        del previous
+        lines.append(f"{label} {_pad(f'{millions_half_up(amount):,}', 6)} {'█' * n}")
     return lines
 
 

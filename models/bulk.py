@@ -45,6 +45,17 @@ def bulk_insert(model: Any, rows: Sequence[Mapping[str, Any]]) -> int:
     return database.execute_sql("SELECT last_insert_rowid()").fetchone()[0]
 
 
+def insert_tuples(model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Insert positional rows (values already as SQLite stores them) into ``columns`` of
+    ``model``'s table with one prepared statement; returns the rows given."""
+    if rows:
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        sql = f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES ({marks})'
+        database.cursor().executemany(sql, rows)
+    return len(rows)
+
+
 def bulk_update(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Set ``fields`` (names) on many rows of ``model`` with one prepared UPDATE. Each row is
     the new values in ``fields`` order followed by the primary key; returns the rows given."""

@@ -14,8 +14,9 @@ from peewee import SqliteDatabase
 
 from kyusho.errors import KyushoError
 from kyusho.year_end import LedgerFact, claim_years
+from models.bulk import insert_tuples
 from models.db import database, write_transaction
-from models.schema import ALL_MODELS, MONTH_COLUMNS, ClaimYear, Meta_
+from models.schema import ALL_MODELS, CLAIM_YEAR_FIGURES, ClaimYear, Meta_
 
 SCHEMA_VERSION = 3
 
@@ -57,9 +58,7 @@ def fill_claim_years(db: SqliteDatabase, batch: int = 5000) -> int:
             "SELECT id, subrogation_date, loan_principal + loan_interest FROM claim"
         )
     }
-    columns = ", ".join(("claim_id", "fy", "principal_end", "receipts", "received"))
-    columns += ", received_after_write_off, " + ", ".join(MONTH_COLUMNS)
-    sql = f"INSERT INTO claim_year ({columns}) VALUES ({', '.join('?' * (6 + 12))})"
+    columns = ("claim_id", *CLAIM_YEAR_FIGURES)
     pending: list[tuple[int, ...]] = []
     written = 0
 
@@ -79,15 +78,14 @@ def fill_claim_years(db: SqliteDatabase, batch: int = 5000) -> int:
                 flush(current, facts)
             current, facts = cid, []
             if len(pending) >= batch:
-                db.cursor().executemany(sql, pending)
-                written, pending = written + len(pending), []
+                written += insert_tuples(ClaimYear, columns, pending)
+                pending = []
         facts.append(
             LedgerFact(date.fromisoformat(on), kind, amount, bool(cancelled), bool(pwo), alloc)
         )
     if current is not None:
         flush(current, facts)
-    db.cursor().executemany(sql, pending)
-    return written + len(pending)
+    return written + insert_tuples(ClaimYear, columns, pending)
 
 
 class SchemaError(KyushoError):

@@ -177,6 +177,15 @@ class LedgerEntry(BaseModel):
 
 
 MONTH_COLUMNS = tuple(f"m{i:02d}" for i in range(1, 13))  # April .. March
+# ClaimYear's figures in the order of kyusho.year_end.YearRow.as_tuple()
+CLAIM_YEAR_FIGURES = (
+    "fy",
+    "principal_end",
+    "receipts",
+    "received",
+    "received_after_write_off",
+    *MONTH_COLUMNS,
+)
 
 
 class ClaimYear(BaseModel):

@@ -11,12 +11,19 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from kyusho import ledger, limitation, year_end
 from kyusho.errors import InputError
 from kyusho.ledger import Balance, ClaimTerms, Entry
-from models.schema import MONTH_COLUMNS, Claim, ClaimYear, LedgerEntry, LimitationEvent, Obligor
+from models.bulk import bulk_update, insert_tuples
+from models.schema import (
+    CLAIM_YEAR_FIGURES,
+    Claim,
+    ClaimYear,
+    LedgerEntry,
+    LimitationEvent,
+    Obligor,
+)
 
 FAR_FUTURE = date(9999, 12, 31)
 
@@ -70,11 +77,7 @@ def recompute_ledger(
             row.alloc_costs, row.alloc_damages, row.alloc_principal = want
     if save and updates:
         # one prepared statement for the claim's changed rows (an import changes millions)
-        _executemany(
-            "UPDATE ledger_entry SET alloc_costs = ?, alloc_damages = ?, alloc_principal = ?"
-            " WHERE id = ?",
-            updates,
-        )
+        bulk_update(LedgerEntry, ("alloc_costs", "alloc_damages", "alloc_principal"), updates)
     changed += _sync_years(claim, rows, save=save)
     receipts = [r.date for r in rows if r.kind == "receipt" and not r.cancelled]
     want_claim = {
@@ -94,11 +97,6 @@ def recompute_ledger(
     return changed
 
 
-def _executemany(sql: str, params: list[tuple[Any, ...]]) -> None:
-    """One prepared statement for many rows, in the caller's transaction."""
-    ClaimYear._meta.database.cursor().executemany(sql, params)
-
-
 def year_rows(claim: Claim, rows: list[LedgerEntry]) -> list[tuple[int, ...]]:
     """The claim's ClaimYear rows as computed from its entries' (current) allocations."""
     facts = [
@@ -116,21 +114,11 @@ def year_rows(claim: Claim, rows: list[LedgerEntry]) -> list[tuple[int, ...]]:
     return [y.as_tuple() for y in year_end.claim_years(claim.subrogation_date, principal, facts)]
 
 
-_YEAR_COLUMNS = (
-    "fy",
-    "principal_end",
-    "receipts",
-    "received",
-    "received_after_write_off",
-    *MONTH_COLUMNS,
-)
-
-
 def _sync_years(claim: Claim, rows: list[LedgerEntry], *, save: bool) -> int:
     """Bring the claim's ClaimYear rows in line with its entries; returns rows that differed."""
     want = year_rows(claim, rows)
     cursor = ClaimYear._meta.database.execute_sql(
-        f"SELECT {', '.join(_YEAR_COLUMNS)} FROM claim_year WHERE claim_id = ? ORDER BY fy",
+        f"SELECT {', '.join(CLAIM_YEAR_FIGURES)} FROM claim_year WHERE claim_id = ? ORDER BY fy",
         (claim.id,),
     )
     have = [tuple(r) for r in cursor.fetchall()]
@@ -139,11 +127,7 @@ def _sync_years(claim: Claim, rows: list[LedgerEntry], *, save: bool) -> int:
     differ = len(set(have) ^ set(want))
     if save:
         ClaimYear.delete().where(ClaimYear.claim == claim.id).execute()
-        _executemany(
-            f"INSERT INTO claim_year (claim_id, {', '.join(_YEAR_COLUMNS)})"
-            f" VALUES (?{', ?' * len(_YEAR_COLUMNS)})",
-            [(claim.id, *w) for w in want],
-        )
+        insert_tuples(ClaimYear, ("claim_id", *CLAIM_YEAR_FIGURES), [(claim.id, *w) for w in want])
     return differ
 
 
