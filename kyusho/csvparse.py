@@ -329,6 +329,14 @@ COLUMNS: dict[str, list[ColumnSpec]] = {
 }
 
 
+def header(kind: str) -> list[str]:
+    """The Japanese header of an import file in SPEC 5.4's column order.
+
+    The demo and the scale-L generator write their rows positionally in this order.
+    """
+    return [c.name for c in COLUMNS[kind]]
+
+
 # --- checks across the cells of one row -----------------------------------------------------
 # ``v`` holds the cells that parsed (blank optional ones as their default); a cell that failed
 # is absent, and checks involving it are skipped (its own error is already reported).

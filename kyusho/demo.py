@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from kyusho.config import Config
+from kyusho.csvparse import header
 from kyusho.periods import period_end
 from kyusho.services.imports import import_bytes
 from kyusho.services.session import Session
@@ -125,10 +126,10 @@ DEMO_STAFF = [
 ]
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> bytes:
+def _csv(names: list[str], rows: list[list[object]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    w.writerow(names)
     w.writerows(rows)
     return buf.getvalue().encode("utf-8")
 
@@ -426,67 +427,15 @@ def build_demo(
         elif n % 40 == 17:
             specials[claim_no] = "written_off"
 
-    with_header = [
-        (
-            "claims",
-            [
-                "求償権番号",
-                "代位弁済日",
-                "代位弁済元金",
-                "代位弁済利息",
-                "損害金率",
-                "充当順序",
-                "委託契約日",
-                "金融機関",
-                "制度融資",
-                "保険種類",
-                "てん補率",
-                "保険金",
-                "保険金受領日",
-                "損失補償団体",
-                "担当者",
-            ],
-            claim_rows,
-        ),
-        (
-            "obligors",
-            [
-                "求償権番号",
-                "関係人番号",
-                "区分",
-                "氏名",
-                "カナ",
-                "法人個人",
-                "商人",
-                "生年月日",
-                "住所",
-                "状態",
-            ],
-            obligor_rows,
-        ),
-        ("receipts", ["求償権番号", "入金日", "金額", "入金者", "入金方法", "番号"], receipt_rows),
-        ("events", ["求償権番号", "関係人番号", "事由", "日付", "終了日", "番号"], event_rows),
-        (
-            "contacts",
-            [
-                "求償権番号",
-                "関係人番号",
-                "日時",
-                "担当者",
-                "方法",
-                "結果",
-                "内容",
-                "約束金額",
-                "約束日",
-                "次回行動",
-                "次回日",
-                "番号",
-            ],
-            contact_rows,
-        ),
+    with_rows = [
+        ("claims", claim_rows),
+        ("obligors", obligor_rows),
+        ("receipts", receipt_rows),
+        ("events", event_rows),
+        ("contacts", contact_rows),
     ]
-    for kind, header, rows in with_header:
-        import_bytes(session, kind, _csv(header, rows), name=f"demo-{kind}.csv")
+    for kind, rows in with_rows:
+        import_bytes(session, kind, _csv(header(kind), rows), name=f"demo-{kind}.csv")
 
     with write_transaction(db):
         for claim_no, payer_no, start, amount, day in plans:

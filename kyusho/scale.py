@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from kyusho.csvparse import header
+
 # Per claim at scale L (SPEC 6.3): 400k obligors, 2M receipts, 200k events, 500k contacts.
 OBLIGORS_PER_CLAIM = 2.0
 RECEIPTS_PER_CLAIM = 10.0
@@ -39,53 +41,6 @@ REFERENCE_RECEIPTS = 50
 
 FILES = ("claims", "obligors", "receipts", "events", "contacts")
 
-HEADERS: dict[str, list[str]] = {
-    "claims": [
-        "求償権番号",
-        "代位弁済日",
-        "代位弁済元金",
-        "代位弁済利息",
-        "損害金率",
-        "充当順序",
-        "委託契約日",
-        "金融機関",
-        "制度融資",
-        "保険種類",
-        "てん補率",
-        "保険金",
-        "保険金受領日",
-        "損失補償団体",
-        "担当者",
-    ],
-    "obligors": [
-        "求償権番号",
-        "関係人番号",
-        "区分",
-        "氏名",
-        "カナ",
-        "法人個人",
-        "商人",
-        "生年月日",
-        "住所",
-        "状態",
-    ],
-    "receipts": ["求償権番号", "入金日", "金額", "入金者", "入金方法", "番号"],
-    "events": ["求償権番号", "関係人番号", "事由", "日付", "終了日", "番号"],
-    "contacts": [
-        "求償権番号",
-        "関係人番号",
-        "日時",
-        "担当者",
-        "方法",
-        "結果",
-        "内容",
-        "約束金額",
-        "約束日",
-        "次回行動",
-        "次回日",
-        "番号",
-    ],
-}
 
 # Surnames with rough relative frequencies (per 10,000 people), so that a search for 佐藤 hits
 # about as many obligors as it would in a real 協会.
@@ -876,7 +831,7 @@ def generate(
     try:
         writers = {kind: csv.writer(handles[kind], lineterminator="\r\n") for kind in FILES}
         for kind in FILES:
-            writers[kind].writerow(HEADERS[kind])
+            writers[kind].writerow(header(kind))
         for p in plans:
             _write_claim(rng, p, today, staff, writers)
     finally:
