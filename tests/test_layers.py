@@ -20,12 +20,23 @@ from kyusho.services.staff import init_database
 ROOT = Path(__file__).resolve().parent.parent
 KYUSHO = Path(sys.executable).with_name("kyusho")
 
-DOMAIN = ["money", "dates", "text", "csvparse", "ledger", "limitation", "plans", "periods"]
-CORE = [*DOMAIN, "config", "vocab", "reference", "errors", "identity", "cli", "demo"]
+DOMAIN = [
+    "money",
+    "dates",
+    "text",
+    "csvparse",
+    "ledger",
+    "limitation",
+    "plans",
+    "periods",
+    "year_end",
+    "report",
+]
+CORE = [*DOMAIN, "config", "vocab", "reference", "errors", "identity", "cli", "demo", "scale"]
 SERVICES = sorted(
     p.stem for p in (ROOT / "kyusho" / "services").glob("*.py") if p.stem != "__init__"
 )
-MODELS = ["db", "schema", "audit", "migrations"]
+MODELS = ["db", "schema", "audit", "migrations", "bulk"]
 NON_TUI_MODULES = [
     *(f"kyusho.{m}" for m in CORE),
     "kyusho.services",
