@@ -566,7 +566,7 @@ def build(work_dir: Path, *, claims: int, seed: int, today: date) -> dict[str, A
     dst.close()
 
     session = open_session(Config(db_path=db), db)
-    session.today_override = today
+    session.pin(today)
     info["import"] = {}
     for kind in KINDS:
         _log(f"取込: {kind}")

@@ -14,6 +14,7 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from kyusho.clock import SYSTEM_CLOCK, Clock, PinnedClock
 from kyusho.config import Config
 from kyusho.csvparse import header
 from kyusho.periods import period_end
@@ -145,8 +146,9 @@ def build_demo(
 ) -> None:
     """Create a demo database at ``path`` with ``claims`` realistic claims."""
     rng = random.Random(seed)
-    today = today or date.today()
-    init_database(path, admin_login, "デモ管理者")
+    clock: Clock = PinnedClock(today) if today else SYSTEM_CLOCK
+    today = clock.today()
+    init_database(path, admin_login, "デモ管理者", clock=clock)
     db = open_database(path)
     session = Session(
         config=Config(db_path=path),
@@ -155,7 +157,7 @@ def build_demo(
         login=admin_login,
         name="デモ管理者",
         role="admin",
-        today_override=today,
+        clock=clock,
     )
     with write_transaction(db):
         for login, name, role in DEMO_STAFF:
@@ -170,6 +172,7 @@ def build_demo(
                     login,
                     after={"login": login, "name": name, "role": role},
                     reason="demo",
+                    at=session.now(),
                 )
     logins = [admin_login, "tanaka", "suzuki"]
 
@@ -459,6 +462,7 @@ def build_demo(
                 claim.id,
                 after={"plan_id": plan.id, "monthly_amount": amount},
                 reason="demo",
+                at=session.now(),
             )
         for claim_no, status in specials.items():
             claim = Claim.get(Claim.claim_no == claim_no)
@@ -482,4 +486,5 @@ def build_demo(
                 before=before,
                 after=values,
                 reason="demo",
+                at=session.now(),
             )

@@ -62,9 +62,13 @@ def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     reason: str | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> AuditEvent:
-    """Append one event. Must run inside the write transaction of the change it records."""
+    """Append one event. Must run inside the write transaction of the change it records.
+
+    ``at`` comes from the acting session's clock, so an event carries the same day as the
+    change it records.
+    """
     head = Meta_.get_or_none(Meta_.key == HEAD_KEY)
     if head is None:
         last_seq, prev = 0, GENESIS
@@ -73,7 +77,7 @@ def record(
         last_seq = int(seq_text)
     row = AuditEvent(
         seq=last_seq + 1,
-        at=(at or datetime.now().astimezone()).isoformat(timespec="microseconds"),
+        at=at.isoformat(timespec="microseconds"),
         login=login,
         action=action,
         entity=entity,

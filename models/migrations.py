@@ -101,7 +101,7 @@ def schema_version(db: SqliteDatabase | None = None) -> int | None:
     return int(row.value) if row else None
 
 
-def create_schema(db: SqliteDatabase | None = None) -> None:
+def create_schema(db: SqliteDatabase | None = None, *, created_at: datetime) -> None:
     """Create every table of a new database at the current version."""
     db = db or database
     with write_transaction(db):
@@ -109,9 +109,7 @@ def create_schema(db: SqliteDatabase | None = None) -> None:
         Meta_.insert(
             key="schema_version", value=str(SCHEMA_VERSION)
         ).on_conflict_replace().execute()
-        Meta_.insert(
-            key="created_at", value=datetime.now().astimezone().isoformat()
-        ).on_conflict_ignore().execute()
+        Meta_.insert(key="created_at", value=created_at.isoformat()).on_conflict_ignore().execute()
 
 
 def ensure_current(

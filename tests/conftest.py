@@ -29,7 +29,7 @@ def _isolated_config(monkeypatch, tmp_path):
 
 def make_session(path: Path, login: str = ADMIN, config: Config | None = None) -> Session:
     session = open_session(config or Config(db_path=path), path, login=login)
-    session.today_override = TODAY
+    session.pin(TODAY)
     return session
 
 

@@ -116,7 +116,7 @@ def test_decisions_of_the_year_and_the_written_off_claim_leaves_the_balance(book
     )
     assert figures(r, "recovery")[:2] == (1, 300_000)
     # a receipt on the written-off claim after its write-off is 償却後回収, and part of 回収
-    book.today_override = date(2026, 12, 1)
+    book.pin(date(2026, 12, 1))
     post_receipt(book, "R5-000003", date(2026, 11, 30), 50_000, 1)
     r = fy_report(book, 2026)
     assert figures(r, "recovery_after_write_off")[:2] == (1, 50_000)

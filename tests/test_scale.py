@@ -45,7 +45,7 @@ def test_generated_files_import_cleanly_with_the_proportions_of_scale_l(tmp_path
     db = tmp_path / "kyusho.db"
     init_database(db, ADMIN, "管理者")
     session = open_session(Config(db_path=db), db, login=ADMIN)
-    session.today_override = TODAY
+    session.pin(TODAY)
     for login, name, role in staff_members(CLAIMS):
         add_staff(session, login, name, role)
     for kind in FILES:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -469,6 +469,7 @@ def update_claim(
             before=before,
             after=claim_snapshot(claim),
             reason=reason or None,
+            at=session.now(),
         )
         return claim
 
@@ -478,17 +479,6 @@ def history_text(event: AuditEvent) -> str:
     after = json.loads(event.after) if event.after else {}
     detail = ", ".join(f"{k}={v}" for k, v in list(after.items())[:4])
     return f"{event.at[:16].replace('T', ' ')} {event.login} {event.action} {detail}"
-
-
-def touch_claim(claim: Claim, session: Session) -> None:
-    """Record that the claim changed (for the list's live refresh and conflict checks)."""
-    Claim.update(updated_at=session.now(), updated_by=session.login).where(
-        Claim.id == claim.id
-    ).execute()
-
-
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat()
 
 
 def filter_choices() -> tuple[list[str], list[str]]:

@@ -82,5 +82,7 @@ def add_contact(
             Contact.update(next_done=True).where(
                 (Contact.claim == claim.id) & (Contact.id != c.id) & (Contact.next_done == False)
             ).execute()  # noqa: E712
-        audit.record(session.login, "contact.add", "claim", claim.id, after=contact_dict(c))
+        audit.record(
+            session.login, "contact.add", "claim", claim.id, after=contact_dict(c), at=session.now()
+        )
         return c

@@ -172,6 +172,7 @@ def propose(
             claim.id,
             after=decision_dict(d),
             reason=reason.strip(),
+            at=session.now(),
         )
         return d
 
@@ -227,6 +228,7 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
             before=before,
             after=decision_dict(d),
             reason=d.override_reason,
+            at=session.now(),
         )
         return d
 
@@ -248,6 +250,7 @@ def reject(session: Session, decision_id: int, reason: str) -> Decision:
             before=before,
             after=decision_dict(d),
             reason=reason.strip(),
+            at=session.now(),
         )
         return d
 
@@ -271,6 +274,7 @@ def withdraw(session: Session, decision_id: int, reason: str) -> Decision:
             before=before,
             after=decision_dict(d),
             reason=reason.strip(),
+            at=session.now(),
         )
         return d
 

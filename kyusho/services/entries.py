@@ -133,7 +133,14 @@ def post_receipt(
         )
         projections.recompute_clocks(claim)
         entry = LedgerEntry.get_by_id(entry.id)
-        audit.record(session.login, "receipt.post", "claim", claim.id, after=entry_dict(entry))
+        audit.record(
+            session.login,
+            "receipt.post",
+            "claim",
+            claim.id,
+            after=entry_dict(entry),
+            at=session.now(),
+        )
         return entry
 
 
@@ -166,6 +173,7 @@ def post_cost(
             "claim",
             claim.id,
             after=entry_dict(LedgerEntry.get_by_id(entry.id)),
+            at=session.now(),
         )
         return entry
 
@@ -190,6 +198,7 @@ def post_damages_waiver(
         "claim",
         claim.id,
         after=entry_dict(LedgerEntry.get_by_id(entry.id)),
+        at=session.now(),
     )
     return entry
 
@@ -228,5 +237,6 @@ def cancel_entry(session: Session, entry_id: int, reason: str) -> LedgerEntry:
             before=before,
             after=entry_dict(LedgerEntry.get_by_id(entry.id)),
             reason=reason.strip(),
+            at=session.now(),
         )
         return entry

@@ -69,7 +69,9 @@ def add_event(
         )
         apply_obligor_state(obligor, kind)
         projections.recompute_clocks(claim)
-        audit.record(session.login, "event.add", "claim", claim.id, after=event_dict(ev))
+        audit.record(
+            session.login, "event.add", "claim", claim.id, after=event_dict(ev), at=session.now()
+        )
         return ev
 
 
@@ -109,6 +111,7 @@ def cancel_event(session: Session, event_id: int, reason: str) -> LimitationEven
             before=before,
             after=event_dict(ev),
             reason=reason.strip(),
+            at=session.now(),
         )
         return ev
 

@@ -135,6 +135,7 @@ def import_bytes(
                     "added": report.added,
                     "skipped": report.skipped,
                 },
+                at=session.now(),
             )
             if dry_run:
                 raise _Rollback

@@ -75,6 +75,7 @@ def rebuild(session: Session, *, write: bool = True, progress=None) -> RebuildRe
                     "database",
                     "all",
                     after={"claims": total, "changed": result.changed},
+                    at=session.now(),
                 )
         if progress:
             progress("再計算", min(start + REBUILD_BATCH, total), total)

@@ -91,5 +91,6 @@ def add_plan(
                 "due_day": due_day,
                 "superseded": [o.id for o in old],
             },
+            at=session.now(),
         )
         return plan

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
+from kyusho.clock import SYSTEM_CLOCK, Clock, PinnedClock
 from kyusho.config import Config
 from kyusho.errors import PermissionDenied
 from kyusho.identity import os_login
@@ -25,15 +26,20 @@ class Session:
     login: str
     name: str
     role: str
-    today_override: date | None = field(default=None)
+    clock: Clock = field(default=SYSTEM_CLOCK)
     view_as_of: date | None = field(default=None)  # the whole UI viewed as of a past date
 
     def today(self) -> date:
-        """The working date (tests and the demo may pin it)."""
-        return self.today_override or date.today()
+        """The working date, from the session's one clock."""
+        return self.clock.today()
 
     def now(self) -> datetime:
-        return datetime.now().astimezone()
+        """The timestamp of anything this session records, from the same clock as ``today``."""
+        return self.clock.now()
+
+    def pin(self, day: date) -> None:
+        """Pin the session's clock to ``day`` (tests, the demo, reproducible runs)."""
+        self.clock = PinnedClock(day)
 
     def require(self, min_role: str, what: str) -> None:
         """Refuse unless the acting user holds at least ``min_role``."""
@@ -55,7 +61,11 @@ def staff_for(login: str) -> Staff:
 
 
 def open_session(
-    config: Config, db_path: Path | None = None, *, login: str | None = None
+    config: Config,
+    db_path: Path | None = None,
+    *,
+    login: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Session:
     """Open the database, bring its schema up to date and identify the acting user."""
     path = Path(db_path or config.db_path)
@@ -63,4 +73,12 @@ def open_session(
     ensure_current(db)
     who = login or os_login()
     staff = staff_for(who)
-    return Session(config=config, db=db, db_path=path, login=who, name=staff.name, role=staff.role)
+    return Session(
+        config=config,
+        db=db,
+        db_path=path,
+        login=who,
+        name=staff.name,
+        role=staff.role,
+        clock=clock,
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 
+from kyusho.clock import SYSTEM_CLOCK, Clock
 from kyusho.errors import InputError, KyushoError
 from kyusho.services.session import Session
 from kyusho.vocab import STAFF_ROLES
@@ -38,7 +38,9 @@ def staff_dict(s: Staff) -> dict[str, object]:
     return {"login": s.login, "name": s.name, "role": s.role, "active": s.active}
 
 
-def init_database(path: Path, login: str, name: str | None = None) -> None:
+def init_database(
+    path: Path, login: str, name: str | None = None, *, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """Create a new database; the invoking OS user becomes admin."""
     login = validate_login(login)
     if path.exists() and path.stat().st_size > 0:
@@ -46,16 +48,15 @@ def init_database(path: Path, login: str, name: str | None = None) -> None:
         if schema_version(db) is not None:
             raise KyushoError(f"{path} はすでに kyusho のデータベースです。")
     db = open_database(path, create=True)
-    create_schema(db)
+    create_schema(db, created_at=clock.now())
     with write_transaction(db):
+        now = clock.now()
         row = Staff.create(
-            login=login,
-            name=name or login,
-            role="admin",
-            active=True,
-            created_at=datetime.now().astimezone(),
+            login=login, name=name or login, role="admin", active=True, created_at=now
         )
-        audit.record(login, "staff.add", "staff", row.login, after=staff_dict(row), reason="init")
+        audit.record(
+            login, "staff.add", "staff", row.login, after=staff_dict(row), reason="init", at=now
+        )
 
 
 def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
@@ -80,10 +81,13 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
                 login,
                 before=before,
                 after=staff_dict(existing),
+                at=session.now(),
             )
             return existing
         row = Staff.create(login=login, name=name, role=role, active=True, created_at=session.now())
-        audit.record(session.login, "staff.add", "staff", login, after=staff_dict(row))
+        audit.record(
+            session.login, "staff.add", "staff", login, after=staff_dict(row), at=session.now()
+        )
         return row
 
 
@@ -106,6 +110,7 @@ def deactivate_staff(session: Session, login: str, reason: str) -> None:
             before=before,
             after=staff_dict(row),
             reason=reason,
+            at=session.now(),
         )
 
 

@@ -81,7 +81,7 @@ def _open(db: Path, today: str | None, busy_timeout_ms: int | None = None):
 
     session = open_session(Config(db_path=db), db)
     if today:
-        session.today_override = date.fromisoformat(today)
+        session.pin(date.fromisoformat(today))
     return session
 
 
@@ -523,7 +523,7 @@ def setup_database(
     init_database(path, login, "テスト管理者")
     with acting_as(login):
         session = open_session(Config(db_path=path), path)
-    session.today_override = today
+    session.pin(today)
     try:
         if claim_nos:
             import_bytes(session, "claims", claims_csv(claim_nos, login, subrogated))
