@@ -11,14 +11,17 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from kyusho import __version__
 from kyusho.errors import InputError, KyushoError
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 class CliError(Exception):
@@ -38,7 +41,7 @@ class Parser(argparse.ArgumentParser):
 def _as_of(text: str | None) -> date | None:
     if text is None:
         return None
-    from kyusho.dates import parse_date
+    from kyusho.rules.dates import parse_date
 
     return parse_date(text, "--as-of")
 
@@ -48,62 +51,75 @@ def build_parser() -> Parser:
     p.add_argument("--version", action="version", version=f"kyusho {__version__}")
     p.add_argument("--config", help="設定ファイル (kyusho.toml)")
     p.add_argument("--db", help="データベースのパス (設定の database.path より優先)")
-    p.add_argument("--as-of", dest="as_of", help="画面全体をこの日付時点で表示する")
-    # the same options are accepted after the subcommand (kyusho demo --db X)
+    p.add_argument("--as-of", dest="as_of", help="この日付の終わり時点で表示する（読むだけ）")
+    p.set_defaults(handler=_cmd_tui, reads=True)
+    # the same options are accepted after the subcommand (kyusho claim show X --db Y)
     common = Parser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--db", default=argparse.SUPPRESS, help="データベースのパス")
-    sub = p.add_subparsers(dest="command", parser_class=Parser)
-    _add = sub.add_parser
+    common.add_argument("--as-of", dest="as_of", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    def add_parser(name: str, **kw):
-        return _add(name, parents=[common], **kw)
+    def group(parent: Any, dest: str, **kw: Any) -> Any:
+        return parent.add_subparsers(dest=dest, parser_class=Parser, **kw)
 
-    sub.add_parser = add_parser  # type: ignore[method-assign]
+    def command(
+        parent: Any, name: str, handler: Handler, *, reads: bool = False, **kw: Any
+    ) -> Parser:
+        """A subcommand with its handler; ``reads`` says whether --as-of applies to it."""
+        sp = parent.add_parser(name, parents=[common], **kw)
+        sp.set_defaults(handler=handler, reads=reads)
+        return sp
 
-    d = sub.add_parser("demo", help="デモ用データベースで画面を開く（設定不要）")
+    sub = group(p, "command")
+    d = command(
+        sub, "demo", _cmd_demo, reads=True, help="デモ用データベースで画面を開く（設定不要）"
+    )
     d.add_argument("--claims", type=int, default=300, help="求償権の件数 (既定 300)")
     d.add_argument("--seed", type=int, default=7, help="乱数の種")
     d.add_argument("--no-tui", action="store_true", help="作成だけして画面を開かない")
 
-    i = sub.add_parser("init", help="データベースを作成する（実行した OS ユーザーが admin になる）")
+    i = command(
+        sub, "init", _cmd_init, help="データベースを作成する（実行した OS ユーザーが admin になる）"
+    )
     i.add_argument("--name", help="admin の氏名")
 
-    s = sub.add_parser("staff", help="担当者の登録と一覧")
-    ssub = s.add_subparsers(dest="staff_command", parser_class=Parser, required=True)
-    sa = ssub.add_parser("add", help="担当者を登録する (admin のみ)")
+    s = command(sub, "staff", _cmd_help, help="担当者の登録と一覧")
+    ssub = group(s, "staff_command", required=True)
+    sa = command(ssub, "add", _cmd_staff_add, help="担当者を登録する (admin のみ)")
     sa.add_argument("login")
     sa.add_argument("--name", required=True)
     sa.add_argument("--role", required=True, choices=["staff", "manager", "admin"])
-    sl = ssub.add_parser("list", help="担当者の一覧")
+    sl = command(ssub, "list", _cmd_staff_list, reads=True, help="担当者の一覧")
     sl.add_argument("--json", action="store_true")
 
-    im = sub.add_parser("import", help="CSV を取り込む（全件か無か）")
+    im = command(sub, "import", _cmd_import, help="CSV を取り込む（全件か無か）")
     im.add_argument("kind", choices=["claims", "obligors", "receipts", "events", "contacts"])
     im.add_argument("file")
     im.add_argument("--dry-run", action="store_true", help="検査だけして保存しない")
 
-    c = sub.add_parser("claim", help="求償権を表示する")
-    csub = c.add_subparsers(dest="claim_command", parser_class=Parser, required=True)
-    cs = csub.add_parser("show")
+    c = command(sub, "claim", _cmd_help, help="求償権を表示する")
+    csub = group(c, "claim_command", required=True)
+    cs = command(
+        csub, "show", _cmd_claim_show, reads=True, help="残高・時効・入金（SPEC 5.2 の JSON）"
+    )
     cs.add_argument("claim_no")
-    cs.add_argument("--as-of", dest="claim_as_of")
     cs.add_argument("--json", action="store_true")
 
-    lim = sub.add_parser("limitation", help="時効の管理")
-    lsub = lim.add_subparsers(dest="limitation_command", parser_class=Parser, required=True)
-    ld = lsub.add_parser("due", help="完成が近い関係人")
+    lim = command(sub, "limitation", _cmd_help, help="時効の管理")
+    lsub = group(lim, "limitation_command", required=True)
+    ld = command(lsub, "due", _cmd_limitation_due, reads=True, help="完成が近い関係人")
     ld.add_argument(
         "--within", type=int, default=None, help="日数 (既定 policy.limitation_alert_days)"
     )
-    ld.add_argument("--as-of", dest="due_as_of")
     ld.add_argument("--json", action="store_true")
 
-    rp = sub.add_parser("report", help="年度報告（業務実績）")
-    rsub = rp.add_subparsers(dest="report_command", parser_class=Parser, required=True)
-    rfy = rsub.add_parser("fy", help="年度の業務実績（前年度比・計画比）")
+    rp = command(sub, "report", _cmd_help, help="年度報告（業務実績）")
+    rsub = group(rp, "report_command", required=True)
+    rfy = command(rsub, "fy", _cmd_report, reads=True, help="年度の業務実績（前年度比・計画比）")
     rfy.add_argument("year", help="西暦の年度（例: 2025 = 令和7年度）")
-    rrange = rsub.add_parser("range", help="任意の期間の業務実績（前年同期比）")
+    rrange = command(
+        rsub, "range", _cmd_report, reads=True, help="任意の期間の業務実績（前年同期比）"
+    )
     rrange.add_argument("start", help="開始日")
     rrange.add_argument("end", help="終了日")
     for r_ in (rfy, rrange):
@@ -112,20 +128,17 @@ def build_parser() -> Parser:
         out.add_argument("--csv", metavar="F", help="表を CSV ファイルへ")
         out.add_argument("--xlsx", metavar="F", help="表を XLSX ファイルへ（未対応）")
 
-    a = sub.add_parser("audit", help="監査証跡")
-    asub = a.add_subparsers(dest="audit_command", parser_class=Parser, required=True)
-    asub.add_parser("verify", help="ハッシュ連鎖を検証する")
+    a = command(sub, "audit", _cmd_help, help="監査証跡")
+    asub = group(a, "audit_command", required=True)
+    command(asub, "verify", _cmd_audit_verify, help="ハッシュ連鎖を検証する")
 
-    b = sub.add_parser("backup", help="オンラインバックアップ（書き込み中でも可）")
+    b = command(sub, "backup", _cmd_backup, help="オンラインバックアップ（書き込み中でも可）")
     b.add_argument("dest")
-    r = sub.add_parser("restore", help="バックアップを新しいファイルに復元する")
+    r = command(sub, "restore", _cmd_restore, help="バックアップを新しいファイルに復元する")
     r.add_argument("src")
     r.add_argument("--to", required=True, help="復元先（存在しないファイル）")
 
-    bench = sub.add_parser("bench", help="規模Lのベンチマーク（生成・取込・計測）", add_help=False)
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
-
-    rb = sub.add_parser("rebuild", help="保存された投影（充当・時効）を再計算する")
+    rb = command(sub, "rebuild", _cmd_rebuild, help="保存された投影（充当・時効）を再計算する")
     rb.add_argument("--check", action="store_true", help="差分を数えるだけで書き換えない")
     return p
 
@@ -149,17 +162,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         raw = list(sys.argv[1:] if argv is None else argv)
         _check_encoding(raw)
-        if raw and raw[0] == "bench":  # the benchmark parses its own options
-            from kyusho.benchmark import main as bench_main
-
-            return bench_main(raw[1:])
         args = parser.parse_args(raw)
         # argparse hands back a list for `--within --`: every integer option must be an int
         for name, option in (("within", "--within"), ("claims", "--claims"), ("seed", "--seed")):
             value = getattr(args, name, None)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise CliError(f"{option}: 整数を指定してください")
-        return _dispatch(parser, args)
+        args.as_of = _as_of(getattr(args, "as_of", None))
+        if args.as_of is not None and not args.reads:
+            raise CliError(
+                "--as-of: 過去の時点の表示は読むだけのコマンドに使えます（書き込むコマンドには使えません）"
+            )
+        handler: Handler = args.handler
+        return handler(args)
     except CliError as exc:
         print(f"kyusho: {exc}", file=sys.stderr)
         return exc.code
@@ -198,124 +213,126 @@ def _db_path(args: argparse.Namespace, config) -> Path:
 
 
 def _session(args: argparse.Namespace):
+    """Open the database for a subcommand; a reading one sees the global --as-of date."""
     from kyusho.services.session import open_session
 
     config = _config(args)
-    return open_session(config, _db_path(args, config))
+    session = open_session(config, _db_path(args, config))
+    session.view_as_of = args.as_of
+    return session
 
 
-def _dispatch(parser: Parser, args: argparse.Namespace) -> int:
-    cmd = args.command
-    if cmd is None:
-        config = _config(args)
-        return _run_tui(config, _db_path(args, config), as_of=_as_of(args.as_of))
-    if cmd == "demo":
-        return _demo(args)
-    if cmd == "init":
-        from kyusho.identity import os_login
-        from kyusho.services.staff import init_database
-
-        config = _config(args)
-        path = _db_path(args, config)
-        init_database(path, os_login(), args.name)
-        print(f"{path} を作成しました。{os_login()} を admin として登録しました。")
-        return EXIT_OK
-    if cmd == "staff":
-        from kyusho.services import staff
-
-        session = _session(args)
-        if args.staff_command == "add":
-            row = staff.add_staff(session, args.login, args.name, args.role)
-            print(f"{row.login}（{row.name}、{row.role}）を登録しました。")
-            return EXIT_OK
-        rows = staff.list_staff(session)
-        if args.json:
-            print(json.dumps([staff.staff_dict(r) for r in rows], ensure_ascii=False, indent=2))
-        else:
-            for r in rows:
-                print(f"{r.login}\t{r.name}\t{r.role}\t{'有効' if r.active else '無効'}")
-        return EXIT_OK
-    if cmd == "import":
-        return _import(args)
-    if cmd == "claim":
-        from kyusho.services.claims import claim_json, claim_view
-
-        session = _session(args)
-        view = claim_view(
-            session, args.claim_no, _as_of(args.claim_as_of) or session.today(), history=False
-        )
-        data = claim_json(view)
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False, indent=2))
-        else:
-            _print_claim(data)
-        return EXIT_OK
-    if cmd == "limitation":
-        from kyusho.services.worklist import limitation_due
-
-        session = _session(args)
-        within = (
-            args.within if args.within is not None else session.config.policy.limitation_alert_days
-        )
-        if not 0 <= within <= 36500:
-            raise CliError("--within: 0〜36500 の日数を指定してください")
-        rows = limitation_due(
-            session, within=within, as_of=_as_of(args.due_as_of) or session.today()
-        )
-        if args.json:
-            print(json.dumps(rows, ensure_ascii=False, indent=2))
-        else:
-            for r in rows:
-                print(
-                    f"{r['completes_on']}\t残{r['days_left']}日\t{r['claim_no']}\t{r['obligor_id']}\t{r['name']}\t{r['state']}"
-                )
-        return EXIT_OK
-    if cmd == "report":
-        return _report(args)
-    if cmd == "audit":
-        from models.audit import verify
-
-        _session(args)
-        result = verify()
-        if result.ok:
-            print(f"監査証跡は正常です（{result.checked} 件）。")
-            return EXIT_OK
-        print(
-            f"監査証跡に異常があります: {result.problem}（イベント {result.bad_seq}）",
-            file=sys.stderr,
-        )
-        return EXIT_FAIL
-    if cmd == "backup":
-        from kyusho.services.maintenance import backup
-
-        session = _session(args)
-        from kyusho.files import user_path
-
-        dest = backup(session, user_path(args.dest, "DEST"))
-        print(f"{dest} にバックアップしました。")
-        return EXIT_OK
-    if cmd == "restore":
-        from kyusho.files import user_path
-        from kyusho.services.maintenance import restore
-
-        dest = restore(user_path(args.src, "SRC"), user_path(args.to, "--to"))
-        print(f"{dest} に復元しました。`kyusho --db {dest} audit verify` で確認してください。")
-        return EXIT_OK
-    if cmd == "bench":
-        from kyusho.benchmark import main as bench_main
-
-        return bench_main(list(args.bench_args))
-    if cmd == "rebuild":
-        from kyusho.services.maintenance import rebuild
-
-        session = _session(args)
-        result = rebuild(session, write=not args.check, progress=_progress_printer())
-        print(
-            f"再計算: 求償権 {result.claims} 件、変更 {result.changed} 件（充当 {result.ledger_changes}、時効 {result.clock_changes}）"
-        )
-        return EXIT_OK if (result.changed == 0 or not args.check) else EXIT_FAIL
-    parser.print_help()
+def _cmd_help(args: argparse.Namespace) -> int:  # a group reached without its subcommand
+    build_parser().print_help()
     return EXIT_INPUT
+
+
+def _cmd_tui(args: argparse.Namespace) -> int:
+    config = _config(args)
+    return _run_tui(config, _db_path(args, config), as_of=args.as_of)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from kyusho.identity import os_login
+    from kyusho.services.staff import init_database
+
+    config = _config(args)
+    path = _db_path(args, config)
+    init_database(path, os_login(), args.name)
+    print(f"{path} を作成しました。{os_login()} を admin として登録しました。")
+    return EXIT_OK
+
+
+def _cmd_staff_add(args: argparse.Namespace) -> int:
+    from kyusho.services import staff
+
+    row = staff.add_staff(_session(args), args.login, args.name, args.role)
+    print(f"{row.login}（{row.name}、{row.role}）を登録しました。")
+    return EXIT_OK
+
+
+def _cmd_staff_list(args: argparse.Namespace) -> int:
+    from kyusho.services import staff
+
+    rows = staff.list_staff(_session(args))
+    if args.json:
+        print(json.dumps([staff.staff_dict(r) for r in rows], ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(f"{r.login}\t{r.name}\t{r.role}\t{'有効' if r.active else '無効'}")
+    return EXIT_OK
+
+
+def _cmd_claim_show(args: argparse.Namespace) -> int:
+    from kyusho.services.claims import claim_json, claim_view
+
+    session = _session(args)
+    data = claim_json(claim_view(session, args.claim_no, session.view_date(), history=False))
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_claim(data)
+    return EXIT_OK
+
+
+def _cmd_limitation_due(args: argparse.Namespace) -> int:
+    from kyusho.services.worklist import limitation_due
+
+    session = _session(args)
+    within = args.within if args.within is not None else session.config.policy.limitation_alert_days
+    if not 0 <= within <= 36500:
+        raise CliError("--within: 0〜36500 の日数を指定してください")
+    rows = limitation_due(session, within=within, as_of=session.view_date())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(
+                f"{r['completes_on']}\t残{r['days_left']}日\t{r['claim_no']}\t{r['obligor_id']}\t{r['name']}\t{r['state']}"
+            )
+    return EXIT_OK
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from models.audit import verify
+
+    _session(args)
+    result = verify()
+    if result.ok:
+        print(f"監査証跡は正常です（{result.checked} 件）。")
+        return EXIT_OK
+    print(
+        f"監査証跡に異常があります: {result.problem}（イベント {result.bad_seq}）", file=sys.stderr
+    )
+    return EXIT_FAIL
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from kyusho.files import user_path
+    from kyusho.services.maintenance import backup
+
+    dest = backup(_session(args), user_path(args.dest, "DEST"))
+    print(f"{dest} にバックアップしました。")
+    return EXIT_OK
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from kyusho.files import user_path
+    from kyusho.services.maintenance import restore
+
+    dest = restore(user_path(args.src, "SRC"), user_path(args.to, "--to"))
+    print(f"{dest} に復元しました。`kyusho --db {dest} audit verify` で確認してください。")
+    return EXIT_OK
+
+
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    from kyusho.services.maintenance import rebuild
+
+    result = rebuild(_session(args), write=not args.check, progress=_progress_printer())
+    print(
+        f"再計算: 求償権 {result.claims} 件、変更 {result.changed} 件（充当 {result.ledger_changes}、時効 {result.clock_changes}）"
+    )
+    return EXIT_OK if (result.changed == 0 or not args.check) else EXIT_FAIL
 
 
 def _progress_printer():
@@ -330,7 +347,7 @@ def _progress_printer():
     return show
 
 
-def _import(args: argparse.Namespace) -> int:
+def _cmd_import(args: argparse.Namespace) -> int:
     from kyusho.services.imports import ImportFailed, import_file
 
     session = _session(args)
@@ -350,9 +367,9 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report(args: argparse.Namespace) -> int:
-    from kyusho.dates import parse_date
-    from kyusho.report import report_csv, report_json, text_lines
+def _cmd_report(args: argparse.Namespace) -> int:
+    from kyusho.rules.dates import parse_date
+    from kyusho.rules.report_table import report_csv, report_json, text_lines
     from kyusho.services import reports
 
     if args.xlsx:
@@ -386,7 +403,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _print_claim(data: dict) -> None:
-    from kyusho.money import format_yen
+    from kyusho.rules.money import format_yen
 
     b = data["balance"]
     print(
@@ -401,7 +418,7 @@ def _print_claim(data: dict) -> None:
         print(f"  {o['id']} {o['role']} {o['name']}  時効 {clock}")
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
 
     from kyusho.demo import build_demo
@@ -426,7 +443,7 @@ def _demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     from kyusho.config import Config
 
-    return _run_tui(Config(db_path=path), path, as_of=_as_of(args.as_of))
+    return _run_tui(Config(db_path=path), path, as_of=args.as_of)
 
 
 def _run_tui(config, db_path: Path, as_of: date | None = None) -> int:

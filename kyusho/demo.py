@@ -16,8 +16,8 @@ from pathlib import Path
 
 from kyusho.clock import SYSTEM_CLOCK, Clock, PinnedClock
 from kyusho.config import Config
-from kyusho.csvparse import header
-from kyusho.periods import period_end
+from kyusho.rules.csvparse import header
+from kyusho.rules.periods import period_end
 from kyusho.services.imports import import_bytes
 from kyusho.services.session import Session
 from kyusho.services.staff import init_database

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from peewee import SqliteDatabase
 
 from kyusho.errors import KyushoError
-from kyusho.year_end import LedgerFact, claim_years
+from kyusho.rules.year_end import LedgerFact, claim_years
 from models.bulk import insert_tuples
 from models.db import database, write_transaction
 from models.schema import ALL_MODELS, CLAIM_YEAR_FIGURES, ClaimYear, Meta_

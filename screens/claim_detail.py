@@ -20,8 +20,8 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from kyusho.dates import format_date
-from kyusho.money import format_yen
+from kyusho.rules.dates import format_date
+from kyusho.rules.money import format_yen
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.vocab import (
     ALLOCATION_ORDERS,

@@ -14,8 +14,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 
-from kyusho.dates import format_date
-from kyusho.money import format_yen
+from kyusho.rules.dates import format_date
+from kyusho.rules.money import format_yen
 from kyusho.services.claims import SORTS, ClaimQuery, ClaimRow, count_claims, search_claims
 from kyusho.vocab import CLAIM_STATUSES
 from screens.live import LiveRefreshMixin

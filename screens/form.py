@@ -20,10 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from kyusho.dates import parse_date, parse_datetime
 from kyusho.errors import ConflictError, InputError, KyushoError
-from kyusho.money import parse_amount
-from kyusho.text import narrow
+from kyusho.rules.dates import parse_date, parse_datetime
+from kyusho.rules.money import parse_amount
+from kyusho.rules.text import narrow
 
 Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
 

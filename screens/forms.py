@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from kyusho.dates import format_date
-from kyusho.money import format_yen
+from kyusho.rules.dates import format_date
+from kyusho.rules.money import format_yen
 from kyusho.services import claims, contacts, entries, events, plans
 from kyusho.services.claims import ClaimView
 from kyusho.services.session import Session
@@ -266,7 +266,7 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
     }
 
     def save(v: dict[str, Any]) -> Any:
-        from kyusho.money import parse_rate
+        from kyusho.rules.money import parse_rate
 
         wanted = dict(v)
         reason = wanted.pop("reason") or ""

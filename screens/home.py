@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from kyusho.dates import format_date
+from kyusho.rules.dates import format_date
 from kyusho.services.claims import claim_view
 from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms

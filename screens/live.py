@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.db import ChangeWatcher
+from kyusho.services.changes import ChangeWatcher, change_watcher
 
 QUIET_WORKERS = {
     "live-poll": "他の利用者の変更を確認できませんでした",
@@ -18,7 +18,7 @@ class LiveRefreshMixin:
 
     def start_live_refresh(self) -> None:
         session = self.app.session  # type: ignore[attr-defined]
-        self._watcher = ChangeWatcher(session.db_path)
+        self._watcher = change_watcher(session)
         self.set_interval(session.config.refresh_seconds, self._poll)  # type: ignore[attr-defined]
 
     def _poll(self) -> None:

@@ -13,8 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from kyusho.dates import fiscal_year, fiscal_year_label
-from kyusho.report import Report, text_lines
+from kyusho.rules.dates import fiscal_year, fiscal_year_label
+from kyusho.rules.report_table import Report, text_lines
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
 

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from kyusho.dates import format_date
+from kyusho.rules.dates import format_date
 from kyusho.vocab import STAFF_ROLES
 
 

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from kyusho.app import KyushoApp
-from kyusho.money import format_yen
+from kyusho.rules.money import format_yen
 from kyusho.services import decisions, projections
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.contacts import add_contact

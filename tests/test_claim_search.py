@@ -8,9 +8,9 @@ from typing import Any
 from textual.widgets import Input
 
 from kyusho.app import KyushoApp
+from kyusho.rules.text import kana_key, name_key
 from kyusho.services import claims as C
 from kyusho.services.claims import SORTS, ClaimQuery, count_claims, search_claims
-from kyusho.text import kana_key, name_key
 from models.schema import Claim, Obligor
 from screens import claim_list
 from screens.claim_list import ClaimListScreen

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyusho.errors import InputError
-from kyusho.limitation import NEW_LAW_FROM
+from kyusho.rules.limitation import NEW_LAW_FROM
 from kyusho.services import projections
 from kyusho.services.claims import claim_json, claim_view
 from kyusho.services.contacts import add_contact

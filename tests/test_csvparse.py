@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kyusho.csvparse import COLUMNS, KINDS, ParseResult, RowError, decode, parse_csv
 from kyusho.errors import InputError
+from kyusho.rules.csvparse import COLUMNS, KINDS, ParseResult, RowError, decode, parse_csv
 
 RATE = Decimal("14.0")
 MUNICIPALITIES = {"東京都", "横浜市", "北海道"}

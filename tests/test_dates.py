@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kyusho.dates import (
+from kyusho.errors import InputError
+from kyusho.rules.dates import (
     ERAS,
     STYLES,
     add_months,
@@ -21,7 +22,6 @@ from kyusho.dates import (
     parse_date,
     parse_datetime,
 )
-from kyusho.errors import InputError
 
 APRIL_1 = date(2025, 4, 1)
 

@@ -17,11 +17,11 @@ from conftest import ADMIN, TODAY, make_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kyusho.dates import format_date
+from kyusho.rules.dates import format_date
+from kyusho.rules.text import kana_key, name_key
 from kyusho.services.imports import ImportFailed, ImportReport, import_bytes, import_file
 from kyusho.services.session import Session
 from kyusho.services.staff import add_staff
-from kyusho.text import kana_key, name_key
 from models.schema import (
     ALL_MODELS,
     AuditEvent,

@@ -9,7 +9,6 @@ reused against PostgreSQL.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,33 +19,20 @@ from kyusho.services.staff import init_database
 ROOT = Path(__file__).resolve().parent.parent
 KYUSHO = Path(sys.executable).with_name("kyusho")
 
-DOMAIN = [
-    "money",
-    "dates",
-    "text",
-    "csvparse",
-    "ledger",
-    "limitation",
-    "plans",
-    "periods",
-    "year_end",
-    "report",
-]
-CORE = [*DOMAIN, "config", "vocab", "reference", "errors", "identity", "cli", "demo", "scale"]
+RULES = sorted(p.stem for p in (ROOT / "kyusho" / "rules").glob("*.py") if p.stem != "__init__")
+CORE = ["clock", "config", "vocab", "errors", "identity", "files", "keymap", "cli", "demo"]
 SERVICES = sorted(
     p.stem for p in (ROOT / "kyusho" / "services").glob("*.py") if p.stem != "__init__"
 )
 MODELS = ["db", "schema", "audit", "migrations", "bulk"]
 NON_TUI_MODULES = [
+    *(f"kyusho.rules.{m}" for m in RULES),
     *(f"kyusho.{m}" for m in CORE),
     "kyusho.services",
     *(f"kyusho.services.{m}" for m in SERVICES),
     "models",
     *(f"models.{m}" for m in MODELS),
 ]
-
-TEXTUAL_IMPORT = re.compile(r"^\s*(import textual\b|from textual\b)", re.MULTILINE)
-PEEWEE_IMPORT = re.compile(r"^\s*(import peewee\b|from peewee\b)", re.MULTILINE)
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:
@@ -97,7 +83,7 @@ def test_no_module_but_the_tui_imports_textual(tmp_path):
 def test_domain_modules_load_without_peewee_or_textual(tmp_path):
     code = (
         "import importlib, sys\n"
-        f"for name in {[f'kyusho.{m}' for m in DOMAIN]!r}:\n"
+        f"for name in {[f'kyusho.rules.{m}' for m in RULES]!r}:\n"
         "    importlib.import_module(name)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('peewee', 'textual', 'models'))\n"
         "print(bad)\n"
@@ -144,34 +130,35 @@ def test_limitation_due_does_not_import_textual(tmp_path):
     assert not any(m == "textual" or m.startswith("textual.") for m in modules)
 
 
-def source_files(folder: str) -> list[Path]:
-    return sorted((ROOT / folder).rglob("*.py"))
+def test_the_import_contracts_hold(tmp_path):
+    """The layers of pyproject.toml's [tool.importlinter] contracts (rules pure, screens
+    through services, no cycles among services) hold for the whole tree."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint)], capture_output=True, text=True, cwd=ROOT, env=env_for(tmp_path), timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BROKEN" not in result.stdout
 
 
-# the benchmark drives the TUI headlessly with Pilot; it imports Textual only inside the
-# function that measures the screens (a subprocess test below keeps its module import clean)
-UI_ALLOWED = {ROOT / "kyusho" / "app.py", ROOT / "kyusho" / "benchmark.py"}
+def test_every_rule_module_is_in_the_rules_package():
+    assert {"money", "dates", "ledger", "limitation", "plans", "csvparse"} <= set(RULES)
+    assert not (ROOT / "kyusho" / "ledger.py").exists()
 
 
-def test_static_textual_imports_only_in_app():
-    offenders = [
-        str(p.relative_to(ROOT))
-        for p in [*source_files("kyusho"), *source_files("models")]
-        if p not in UI_ALLOWED and TEXTUAL_IMPORT.search(p.read_text(encoding="utf-8"))
-    ]
-    assert offenders == []
-    assert TEXTUAL_IMPORT.search((ROOT / "kyusho" / "app.py").read_text(encoding="utf-8"))
+def test_the_benchmark_is_not_part_of_the_product():
+    """bench/ is a developer tool: not in the wheel's packages and not a kyusho subcommand."""
+    import tomllib
 
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    assert not any(pattern.startswith("bench") for pattern in include)
+    from kyusho.cli import build_parser
 
-def test_static_domain_modules_do_not_import_peewee_or_models():
-    offenders = []
-    for name in DOMAIN:
-        text = (ROOT / "kyusho" / f"{name}.py").read_text(encoding="utf-8")
-        if PEEWEE_IMPORT.search(text) or re.search(r"^\s*(from|import) models\b", text, re.M):
-            offenders.append(name)
-    assert offenders == []
+    assert "bench" not in build_parser().format_help()
 
 
 def test_importing_the_benchmark_module_does_not_load_textual():
-    code = "import sys, kyusho.benchmark, kyusho.scale; assert 'textual' not in sys.modules"
+    code = "import sys, bench.benchmark, bench.scale; assert 'textual' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kyusho.errors import InputError
-from kyusho.ledger import (
+from kyusho.rules.ledger import (
     Allocation,
     Balance,
     ClaimTerms,

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kyusho.limitation import (
+from kyusho.rules.limitation import (
     Clock,
     Event,
     ObligorRef,
     compute_clocks,
     regime_years,
 )
-from kyusho.periods import period_end
+from kyusho.rules.periods import period_end
 from kyusho.vocab import EVENT_KINDS, LIMITATION_STATES
 
 

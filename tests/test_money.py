@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kyusho.errors import InputError
-from kyusho.money import (
+from kyusho.rules.money import (
     MAX_AMOUNT,
     format_yen,
     millions_half_up,

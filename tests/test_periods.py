@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kyusho.dates import add_months
-from kyusho.periods import period_end
+from kyusho.rules.dates import add_months
+from kyusho.rules.periods import period_end
 
 DAY = timedelta(days=1)
 DATES = st.dates(min_value=date(1900, 1, 1), max_value=date(2150, 12, 31))

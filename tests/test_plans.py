@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kyusho.errors import InputError
-from kyusho.plans import Plan, arrears, due_dates, expected_to_date, in_arrears, validate_plan
+from kyusho.rules.plans import Plan, arrears, due_dates, expected_to_date, in_arrears, validate_plan
 
 
 def test_due_day_31_is_always_month_end() -> None:
@@ -215,7 +215,7 @@ def test_one_missed_instalment_is_arrears_after_its_grace(
     until=st.dates(min_value=date(1999, 1, 1), max_value=date(2045, 12, 31)),
 )
 def test_months_due_counts_exactly_the_listed_due_dates(first, span, due_day, until):
-    from kyusho.plans import months_due
+    from kyusho.rules.plans import months_due
 
     last = (
         None

@@ -17,9 +17,9 @@ from conftest import ADMIN, TODAY, make_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kyusho import ledger
 from kyusho.errors import ConflictError, InputError, NotFound
-from kyusho.ledger import Balance, ClaimTerms, Entry, LedgerResult, OverpaymentError
+from kyusho.rules import ledger
+from kyusho.rules.ledger import Balance, ClaimTerms, Entry, LedgerResult, OverpaymentError
 from kyusho.services import entries
 from kyusho.services.claims import claim_json, claim_view, update_claim
 from kyusho.services.imports import import_bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from kyusho.app import KyushoApp
-from kyusho.report import text_lines
+from kyusho.rules.report_table import text_lines
 from kyusho.services.reports import fy_report
 from screens.report import ReportScreen
 from tests.conftest import TODAY
@@ -41,7 +41,7 @@ async def test_f6_shows_this_years_report_and_arrows_change_the_year(demo_sessio
 
 
 async def test_staff_names_are_shown_as_text_not_markup(demo_session):
-    from kyusho.dates import fiscal_year
+    from kyusho.rules.dates import fiscal_year
     from kyusho.services.staff import add_staff
     from models.schema import Claim, Staff
 

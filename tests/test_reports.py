@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from kyusho.dates import fiscal_year
 from kyusho.errors import InputError
-from kyusho.report import display_width, report_json, table_lines, text_lines
+from kyusho.rules.dates import fiscal_year
+from kyusho.rules.report_table import display_width, report_json, table_lines, text_lines
 from kyusho.services import decisions
 from kyusho.services.entries import cancel_entry, post_receipt
 from kyusho.services.reports import fy_report, range_as_fy, range_report

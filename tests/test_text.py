@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kyusho.text import is_kana, kana_key, name_key, narrow, normalize_kana
+from kyusho.rules.text import is_kana, kana_key, name_key, narrow, normalize_kana
 
 HIRAGANA = st.text(alphabet=st.characters(min_codepoint=0x3041, max_codepoint=0x3096), max_size=20)
 

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from kyusho.app import KyushoApp
-from kyusho.text import kana_key
+from kyusho.rules.text import kana_key
 from models.schema import Claim, Obligor
 from screens.claim_detail import ClaimDetailScreen
 from screens.claim_list import ClaimListScreen

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from kyusho.app import KyushoApp
-from kyusho.ledger import compute
+from kyusho.rules.ledger import compute
 from kyusho.services import projections
 from models.schema import Claim, Contact, LedgerEntry, LimitationEvent, Obligor, Plan
 from screens.claim_detail import ClaimDetailScreen

@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kyusho.rules.year_end import MONTHS, LedgerFact, claim_years, fy_month_index
 from kyusho.services.maintenance import rebuild
-from kyusho.year_end import MONTHS, LedgerFact, claim_years, fy_month_index
 from models.db import write_transaction
 from models.migrations import SCHEMA_VERSION, ensure_current, schema_version
 from models.schema import ClaimYear, LedgerEntry, Meta_

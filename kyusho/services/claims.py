@@ -7,7 +7,6 @@ paged by the caller (the claim list fetches only the rows it shows).
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -15,16 +14,17 @@ from typing import Any
 
 from peewee import JOIN, fn
 
-from kyusho import ledger
-from kyusho.errors import ConflictError, InputError, NotFound
-from kyusho.ledger import Balance, LedgerResult
-from kyusho.limitation import Clock
+from kyusho.errors import ConflictError, InputError
+from kyusho.rules import ledger
+from kyusho.rules.ledger import Balance, LedgerResult
+from kyusho.rules.limitation import Clock
+from kyusho.rules.text import claim_no_key, kana_key, name_key
 from kyusho.services import projections
+from kyusho.services.lookup import find_claim
+from kyusho.services.plans import plan_status
 from kyusho.services.session import Session
-from kyusho.text import kana_key, name_key
 from kyusho.vocab import ALLOCATION_ORDERS, CLAIM_STATUSES
 from models import audit
-from models.db import write_transaction
 from models.schema import (
     AuditEvent,
     Claim,
@@ -71,10 +71,6 @@ class ClaimRow:
 
 def _prefix(column: Any, value: str) -> Any:
     return (column >= value) & (column < value + HIGH)
-
-
-def claim_no_key(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().upper()
 
 
 def _where(query: ClaimQuery) -> list[Any]:
@@ -175,13 +171,6 @@ def search_claims(
     return rows[::-1] if reverse else rows
 
 
-def find_claim(claim_no: str) -> Claim:
-    claim = Claim.get_or_none(Claim.claim_no == claim_no_key(claim_no))
-    if claim is None:
-        raise NotFound(f"求償権番号 {claim_no} は見つかりません")
-    return claim
-
-
 # --------------------------------------------------------------------------- detail
 
 
@@ -268,8 +257,6 @@ def claim_view(
         ),
         decisions=list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)),
     )
-    from kyusho.services.plans import plan_status
-
     view.staff_choices = [
         s.login for s in Staff.select(Staff.login).where(Staff.active == True).order_by(Staff.login)
     ]
@@ -430,7 +417,7 @@ def update_claim(
         )
     if ("allocation_order" in changes or "damages_rate" in changes) and not reason.strip():
         raise InputError("理由", "充当順序・損害金率の変更には理由が必要です")
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         if claim.version != expected_version:
             raise ConflictError(
@@ -447,7 +434,7 @@ def update_claim(
                     raise InputError("担当者", f"{value} は登録された担当者ではありません")
                 claim.staff = staff
             elif key == "damages_rate":
-                from kyusho.money import parse_rate
+                from kyusho.rules.money import parse_rate
 
                 claim.damages_rate = str(parse_rate(str(value)))
             else:

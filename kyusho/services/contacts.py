@@ -6,11 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 from kyusho.errors import InputError
-from kyusho.services.claims import find_claim
+from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import CONTACT_CHANNELS
 from models import audit
-from models.db import write_transaction
 from models.schema import Contact, Obligor
 
 
@@ -53,7 +52,7 @@ def add_contact(
         raise InputError("約束金額", "1円以上の金額を入力してください")
     if next_on is not None and not (next_action or "").strip():
         raise InputError("次回行動", "次回日を入れるときは次回行動も入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         obligor = None
         if obligor_no is not None:

@@ -12,17 +12,16 @@ import json
 from datetime import date
 from typing import Any
 
-from kyusho import ledger
 from kyusho.errors import InputError, NotFound, PermissionDenied
-from kyusho.periods import period_end
+from kyusho.rules import ledger
+from kyusho.rules.periods import period_end
 from kyusho.services import projections
-from kyusho.services.claims import find_claim
 from kyusho.services.entries import post_damages_waiver
+from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import ROLE_RANK
 from models import audit
 from models.audit import canonical_json
-from models.db import write_transaction
 from models.schema import Claim, Decision, Obligor
 
 # kinds whose effect this version applies; 求償権放棄 (waiver) needs the waiver ledger entry
@@ -145,7 +144,7 @@ def propose(
         raise InputError("種類", f"{' / '.join(KINDS.values())} のいずれかを指定してください")
     if not reason.strip():
         raise InputError("理由", "起案の理由を入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         if claim.status in ("waived", "paid") or (
             claim.status == "written_off" and kind != "reactivation"
@@ -202,7 +201,7 @@ def _require_approver(session: Session, d: Decision) -> None:
 
 def approve(session: Session, decision_id: int, *, override_reason: str | None = None) -> Decision:
     """Approve and apply the effect; a failing check needs an override with a reason."""
-    with write_transaction(session.db):
+    with session.writing():
         d = _pending(decision_id)
         _require_approver(session, d)
         failing = [k for k, v in json.loads(d.checks).items() if not v.get("ok")]
@@ -236,7 +235,7 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
 def reject(session: Session, decision_id: int, reason: str) -> Decision:
     if not reason.strip():
         raise InputError("理由", "否決の理由を入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         d = _pending(decision_id)
         _require_approver(session, d)
         before = decision_dict(d)
@@ -259,7 +258,7 @@ def withdraw(session: Session, decision_id: int, reason: str) -> Decision:
     """取下げ: only the proposer (or an admin) may withdraw a pending proposal."""
     if not reason.strip():
         raise InputError("理由", "取下げの理由を入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         d = _pending(decision_id)
         if d.proposer != session.login and session.role != "admin":
             raise PermissionDenied("取下げは起案者（または管理者）だけができます")

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from kyusho import ledger
 from kyusho.errors import InputError, NotFound
-from kyusho.ledger import Allocation, Balance
+from kyusho.rules import ledger
+from kyusho.rules.ledger import Allocation, Balance
 from kyusho.services import projections
-from kyusho.services.claims import find_claim
+from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import RECEIPT_METHODS
 from models import audit
-from models.db import write_transaction
 from models.schema import Claim, LedgerEntry, Obligor
 
 CLOSED = {"waived", "paid"}
@@ -106,7 +105,7 @@ def post_receipt(
         raise InputError(
             "入金方法", f"{' / '.join(RECEIPT_METHODS.values())} のいずれかを選んでください"
         )
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         if claim.status in CLOSED:
             raise InputError("求償権", f"状態が「{claim.status}」の求償権には入金を記録できません")
@@ -151,7 +150,7 @@ def post_cost(
         raise InputError("金額", "1円以上の金額を入力してください")
     if not cost_kind.strip():
         raise InputError("費用の種類", "費用の種類を入力してください（例: 訴訟費用）")
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         if claim.status in CLOSED:
             raise InputError("求償権", f"状態が「{claim.status}」の求償権には費用を記録できません")
@@ -207,7 +206,7 @@ def cancel_entry(session: Session, entry_id: int, reason: str) -> LedgerEntry:
     """取消: the entry stays, marked cancelled with the reason; everything after re-allocates."""
     if not reason.strip():
         raise InputError("取消理由", "取消の理由を入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         entry = LedgerEntry.get_or_none(LedgerEntry.id == entry_id)
         if entry is None:
             raise NotFound(f"明細 {entry_id} は見つかりません")

@@ -7,11 +7,10 @@ from typing import Any
 
 from kyusho.errors import InputError, NotFound
 from kyusho.services import projections
-from kyusho.services.claims import find_claim
+from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import EVENT_KINDS
 from models import audit
-from models.db import write_transaction
 from models.schema import Claim, LimitationEvent, Obligor
 
 
@@ -42,7 +41,7 @@ def add_event(
         raise InputError("事由", f"{' / '.join(EVENT_KINDS.values())} のいずれかを選んでください")
     if until is not None and until <= on:
         raise InputError("終了日", "終了日は事由の日付より後にしてください")
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         if on < claim.subrogation_date:
             raise InputError("日付", "代位弁済日より前の日付は入力できません")
@@ -89,7 +88,7 @@ def apply_obligor_state(obligor: Obligor, kind: str) -> None:
 def cancel_event(session: Session, event_id: int, reason: str) -> LimitationEvent:
     if not reason.strip():
         raise InputError("取消理由", "取消の理由を入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         ev = LimitationEvent.get_or_none(LimitationEvent.id == event_id)
         if ev is None:
             raise NotFound(f"時効事由 {event_id} は見つかりません")

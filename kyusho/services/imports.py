@@ -17,15 +17,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kyusho.csvparse import ParsedRow, RowError, parse_csv
 from kyusho.errors import InputError, KyushoError
-from kyusho.reference import municipality_names
+from kyusho.rules.csvparse import ParsedRow, RowError, parse_csv
+from kyusho.rules.reference import municipality_names
+from kyusho.rules.text import kana_key, name_key
 from kyusho.services import projections
 from kyusho.services.session import Session
-from kyusho.text import kana_key, name_key
 from models import audit
 from models.bulk import bulk_insert, bulk_update, in_values
-from models.db import write_transaction
 from models.schema import (
     Claim,
     ClaimMunicipality,
@@ -114,7 +113,7 @@ def import_bytes(
         "contacts": _import_contacts,
     }[kind]
     try:
-        with write_transaction(session.db):
+        with session.writing():
             # the good rows are still checked against the database, so one report lists
             # every bad row; any error rolls the whole file back
             errors = importer(session, parsed.rows, report, progress) + list(parsed.errors)

@@ -11,7 +11,7 @@ from kyusho.errors import InputError, KyushoError
 from kyusho.services import projections
 from kyusho.services.session import Session
 from models import audit
-from models.db import group_umask, write_transaction
+from models.db import group_umask
 from models.schema import Claim, LedgerEntry, LimitationEvent, Obligor
 
 REBUILD_BATCH = 200
@@ -42,7 +42,7 @@ def rebuild(session: Session, *, write: bool = True, progress=None) -> RebuildRe
     total = len(ids)
     for start in range(0, total, REBUILD_BATCH):
         chunk = ids[start : start + REBUILD_BATCH]
-        with write_transaction(session.db):
+        with session.writing():
             claims = list(Claim.select().where(Claim.id.in_(chunk)))
             entries: dict[int, list[LedgerEntry]] = {c: [] for c in chunk}
             for e in (

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from kyusho import plans as rules
 from kyusho.errors import InputError
-from kyusho.services.claims import find_claim
+from kyusho.rules import plans as rules
+from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from models import audit
-from models.db import write_transaction
 from models.schema import LedgerEntry, Obligor, Plan
 
 
@@ -54,7 +53,7 @@ def add_plan(
 ) -> Plan:
     """Enter a plan; the obligor's active plan, if any, is superseded (and kept)."""
     rules.validate_plan(first_month, last_month, monthly_amount, due_day)
-    with write_transaction(session.db):
+    with session.writing():
         claim = find_claim(claim_no)
         ob = Obligor.get_or_none((Obligor.claim == claim.id) & (Obligor.obligor_no == obligor_no))
         if ob is None:

@@ -12,9 +12,9 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from kyusho import ledger, limitation, year_end
 from kyusho.errors import InputError
-from kyusho.ledger import Balance, ClaimTerms, Entry
+from kyusho.rules import ledger, limitation, year_end
+from kyusho.rules.ledger import Balance, ClaimTerms, Entry
 from models.bulk import bulk_update, insert_tuples
 from models.schema import (
     CLAIM_YEAR_FIGURES,

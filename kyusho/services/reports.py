@@ -27,10 +27,10 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from kyusho import ledger
-from kyusho.dates import fiscal_year_range
 from kyusho.errors import InputError
-from kyusho.report import Completion, Figure, Report, StaffLine, build_items
+from kyusho.rules import ledger
+from kyusho.rules.dates import fiscal_year_range
+from kyusho.rules.report_table import Completion, Figure, Report, StaffLine, build_items
 from kyusho.services import projections
 from kyusho.services.session import Session
 from models.schema import MONTH_COLUMNS, Claim, Decision, Obligor, Staff

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from kyusho.config import Config
 from kyusho.errors import PermissionDenied
 from kyusho.identity import os_login
 from kyusho.vocab import ROLE_RANK, STAFF_ROLES
-from models.db import open_database
+from models.db import open_database, write_transaction
 from models.migrations import ensure_current
 from models.schema import Staff
 
@@ -36,6 +37,23 @@ class Session:
     def now(self) -> datetime:
         """The timestamp of anything this session records, from the same clock as ``today``."""
         return self.clock.now()
+
+    def view_date(self) -> date:
+        """The date everything read is cut at: the as-of date being viewed, else today."""
+        return self.view_as_of or self.today()
+
+    def require_present(self, what: str) -> None:
+        """Refuse a write while a past date is being viewed (what is shown is not today's)."""
+        if self.view_as_of is not None:
+            raise PermissionDenied(
+                f"{self.view_as_of.isoformat()} 時点の表示中は{what}できません"
+                "（過去の時点を表示しているため。時点を今日に戻してから操作してください）"
+            )
+
+    def writing(self) -> AbstractContextManager[None]:
+        """The one way services open a write: refused while a past date is viewed."""
+        self.require_present("登録・変更")
+        return write_transaction(self.db)
 
     def pin(self, day: date) -> None:
         """Pin the session's clock to ``day`` (tests, the demo, reproducible runs)."""

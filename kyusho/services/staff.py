@@ -66,7 +66,7 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
     name = name.strip()
     if not name:
         raise InputError("氏名", "担当者の氏名を指定してください")
-    with write_transaction(session.db):
+    with session.writing():
         existing = Staff.get_or_none(Staff.login == login)
         if existing is not None:
             if existing.active:
@@ -95,7 +95,7 @@ def deactivate_staff(session: Session, login: str, reason: str) -> None:
     session.require("admin", "担当者の無効化")
     if not reason.strip():
         raise InputError("理由", "無効化の理由を入力してください")
-    with write_transaction(session.db):
+    with session.writing():
         row = Staff.get_or_none(Staff.login == login)
         if row is None:
             raise InputError("ログイン", f"{login} は登録されていません")

@@ -12,7 +12,7 @@ from typing import Any
 
 from peewee import JOIN, fn
 
-from kyusho import plans as plan_rules
+from kyusho.rules import plans as plan_rules
 from kyusho.services.projections import effective_state
 from kyusho.services.session import Session
 from kyusho.vocab import LIMITATION_STATES, ROLE_RANK

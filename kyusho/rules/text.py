@@ -79,3 +79,8 @@ def is_kana(text: str) -> bool:
     if not s.strip():
         return False
     return _KANA_RE.fullmatch(s) is not None
+
+
+def claim_no_key(text: str) -> str:
+    """The canonical form of a claim number: NFKC, trimmed, upper case."""
+    return unicodedata.normalize("NFKC", text).strip().upper()

@@ -1,7 +1,7 @@
-"""The performance benchmark of SPEC 6.3 (``kyusho bench``).
+"""The performance benchmark of SPEC 6.3 (``python -m bench``).
 
 Builds a scale-L database the way a 協会 would (``kyusho init``, ``kyusho staff add``, then the
-five CSV files of kyusho.scale through the real import service, with every check of SPEC
+five CSV files of bench.scale through the real import service, with every check of SPEC
 5.4), then measures every row of SPEC 6.3's table. Each figure is also given as a ratio to the
 same work done with plain SQL through ``sqlite3`` in the same run, so a slow figure shows
 whether the time goes to the database or to kyusho's own layers.
@@ -33,10 +33,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kyusho.clock import SYSTEM_CLOCK
 from kyusho.errors import InputError
 
 ROWS: list[tuple[str, str, float, str]] = [
@@ -269,7 +270,7 @@ def sql_search(conn: sqlite3.Connection, text: str) -> int:
     """The claim list's search (count and first block) as one would write it in SQL."""
     import unicodedata
 
-    from kyusho.text import kana_key, name_key
+    from kyusho.rules.text import kana_key, name_key
 
     high = "\U0010ffff"
     no = unicodedata.normalize("NFKC", text).strip().upper()
@@ -315,7 +316,7 @@ def sql_open_claim(conn: sqlite3.Connection, claim_no: str) -> int:
 def sql_post_receipt(conn: sqlite3.Connection, claim_no: str, on: date, login: str) -> None:
     """Post a receipt in plain SQL: insert, re-read the ledger, write allocations, the
     claim's and the payer's projections, an audit event chained by sha256, commit."""
-    now = datetime.now().astimezone().isoformat()
+    now = SYSTEM_CLOCK.now().isoformat()
     conn.execute("BEGIN IMMEDIATE")
     try:
         claim = conn.execute(
@@ -449,7 +450,7 @@ def sql_import_claims(path: Path, csv_path: Path, login: str) -> int:
     conn = _plain(path)
     staff = dict(conn.execute("SELECT login, id FROM staff"))
     order = {"法定": "statutory", "元金": "principal_first"}
-    now = datetime.now().astimezone().isoformat()
+    now = SYSTEM_CLOCK.now().isoformat()
     text = csv_path.read_bytes().decode("utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)
@@ -531,9 +532,9 @@ def _remove_db(path: Path) -> None:
 def build(work_dir: Path, *, claims: int, seed: int, today: date) -> dict[str, Any]:
     """Generate the CSV files and build the database through ``kyusho init``, ``staff add``
     and the import service; returns the build's figures (also saved as build.json)."""
+    from bench.scale import generate, staff_members
     from kyusho.config import Config
     from kyusho.identity import os_login
-    from kyusho.scale import generate, staff_members
     from kyusho.services.imports import import_file
     from kyusho.services.session import open_session
 
@@ -798,7 +799,7 @@ def run_tui_child(work_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
     params_path = work_dir / "tui-params.json"
     params_path.write_text(json.dumps(params, ensure_ascii=False))
     Path(params["out"]).unlink(missing_ok=True)
-    code = "import sys; from kyusho.benchmark import _tui_main; sys.exit(_tui_main(sys.argv[1]))"
+    code = "import sys; from bench.benchmark import _tui_main; sys.exit(_tui_main(sys.argv[1]))"
     spawned = time.time()
     proc = subprocess.run(
         [sys.executable, "-c", code, str(params_path)],
@@ -817,7 +818,7 @@ def run_tui_child(work_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
 _BASELINE_CHILD = """
 import json, sqlite3, sys, time
 from datetime import date
-from kyusho.benchmark import _plain, _rss_mb, sql_worklist
+from bench.benchmark import _plain, _rss_mb, sql_worklist
 p = json.loads(sys.argv[1])
 conn = _plain(p["db"])
 n = sql_worklist(conn, date.fromisoformat(p["today"]), p["days"], p["login"])
@@ -885,7 +886,7 @@ def _row(
 
 
 def _reference_claims(conn: sqlite3.Connection, claims: int) -> list[str]:
-    from kyusho.scale import reference_claims
+    from bench.scale import reference_claims
 
     out = []
     for n in reference_claims(claims):
@@ -1295,7 +1296,7 @@ def run(
         if (info.get("claims"), info.get("seed")) != (claims, seed):
             info = None
     if info is None:
-        info = build(work_dir, claims=claims, seed=seed, today=date.today())
+        info = build(work_dir, claims=claims, seed=seed, today=SYSTEM_CLOCK.today())
     rows = measure(work_dir, info, tui=tui, repeat=repeat)
     conn = _plain(work_dir / "kyusho.db")
     counts = {
@@ -1309,7 +1310,7 @@ def run(
     scale = {k: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for k, t in counts.items()}
     conn.close()
     result = {
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "date": SYSTEM_CLOCK.now().isoformat(timespec="seconds"),
         "revision": _revision(),
         "seed": seed,
         "machine": machine(),
@@ -1324,9 +1325,9 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``kyusho bench``: build scale L, measure SPEC 6.3, print the table, write JSON."""
+    """``python -m bench``: build scale L, measure SPEC 6.3, print the table, write JSON."""
     p = argparse.ArgumentParser(
-        prog="kyusho bench", description="SPEC 6.3 の性能をスケール L で計測する"
+        prog="python -m bench", description="SPEC 6.3 の性能をスケール L で計測する"
     )
     p.add_argument("--claims", type=int, default=200_000, help="求償権の件数 (既定 200000)")
     p.add_argument("--seed", type=int, default=1, help="乱数の種 (既定 1)")
@@ -1344,7 +1345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--repeat", type=int, default=5, help="各計測の回数 (中央値を取る)")
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--"]:  # `kyusho bench -- --claims N` hands the separator on
+    if argv[:1] == ["--"]:  # `python -m bench -- --claims N` passes the separator on
         argv = argv[1:]
     args = p.parse_args(argv)
     if args.claims < 1:

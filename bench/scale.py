@@ -1,4 +1,4 @@
-"""The scale-L data set of SPEC 6.3, generated reproducibly from a seed (``kyusho bench``).
+"""The scale-L data set of SPEC 6.3, generated reproducibly from a seed (``python -m bench``).
 
 A large 協会's portfolio as the five import files of SPEC 5.4, written as CSV exactly as IT
 staff would receive them from the core system, so the benchmark measures the real import path
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from kyusho.csvparse import header
+from kyusho.clock import SYSTEM_CLOCK
+from kyusho.rules.csvparse import header
 
 # Per claim at scale L (SPEC 6.3): 400k obligors, 2M receipts, 200k events, 500k contacts.
 OBLIGORS_PER_CLAIM = 2.0
@@ -786,7 +787,7 @@ def generate(
     """
     if claims < 1:
         raise ValueError("claims must be at least 1")
-    today = today or date.today()
+    today = today or SYSTEM_CLOCK.today()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

@@ -65,7 +65,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from kyusho.periods import period_end
+from kyusho.rules.periods import period_end
 from kyusho.vocab import EVENT_KINDS
 
 NEW_LAW_FROM = date(2020, 4, 1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from kyusho.errors import InputError
-from kyusho.text import narrow
+from kyusho.rules.text import narrow
 
 MIN_YEAR = 1900
 MAX_YEAR = 2199

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from kyusho.dates import fiscal_year_label
-from kyusho.money import millions_half_up, ratio_percent
+from kyusho.rules.dates import fiscal_year_label
+from kyusho.rules.money import millions_half_up, ratio_percent
 
 # (key, label); the key is also the [plan.FYnnnn] key where a plan applies
 ITEMS: tuple[tuple[str, str], ...] = (

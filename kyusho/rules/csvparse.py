@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from kyusho.dates import parse_date, parse_datetime
 from kyusho.errors import InputError
-from kyusho.money import parse_amount, parse_percent, parse_rate
-from kyusho.text import is_kana, narrow, normalize_kana
+from kyusho.rules.dates import parse_date, parse_datetime
+from kyusho.rules.money import parse_amount, parse_percent, parse_rate
+from kyusho.rules.text import is_kana, narrow, normalize_kana
 from kyusho.vocab import (
     ALLOCATION_ORDERS,
     CONTACT_CHANNELS,

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 
 from kyusho.errors import InputError
-from kyusho.text import narrow
+from kyusho.rules.text import narrow
 
 AMOUNT_EXAMPLE = "1,234,567"
 # Under 1,000兆円: far above any claim, and well inside SQLite's 64-bit integers.

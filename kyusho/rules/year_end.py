@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from kyusho.dates import fiscal_year
+from kyusho.rules.dates import fiscal_year
 
 MONTHS = 12  # April (index 0) .. March (index 11)
 
