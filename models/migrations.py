@@ -13,12 +13,13 @@ from datetime import date, datetime
 from peewee import SqliteDatabase
 
 from kyusho.errors import KyushoError
+from kyusho.rules.text import claim_no_key
 from kyusho.rules.year_end import LedgerFact, claim_years
 from models.bulk import insert_tuples
 from models.db import database, write_transaction
 from models.schema import ALL_MODELS, CLAIM_YEAR_FIGURES, ClaimYear, Meta_
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _add_claim_year(db: SqliteDatabase) -> None:
@@ -39,10 +40,40 @@ def _search_indexes_cover_the_claim(db: SqliteDatabase) -> None:
     )
 
 
+def _canonical_claim_numbers(db: SqliteDatabase) -> None:
+    """4: claim numbers stored in their canonical form (claim_no_key), as lookups expect.
+
+    Older imports stored a number as typed (r5-000001, Ｒ５－０００００１), which lookups,
+    upper-casing what is typed, could never find or found another claim for. Two stored
+    numbers with one canonical form are refused, naming both: someone must decide which
+    claim keeps the number, and the transaction leaves the database as it was.
+    """
+    by_key: dict[str, list[str]] = {}
+    renames: list[tuple[str, int]] = []
+    for cid, no in db.execute_sql("SELECT id, claim_no FROM claim ORDER BY claim_no"):
+        key = claim_no_key(no)
+        by_key.setdefault(key, []).append(no)
+        if key != no:
+            renames.append((key, cid))
+    clashes = [nos for nos in by_key.values() if len(nos) > 1]
+    if clashes:
+        shown = "、".join("と".join(f"「{n}」" for n in nos) for nos in clashes[:10])
+        more = f" ほか{len(clashes) - 10}組" if len(clashes) > 10 else ""
+        raise SchemaError(
+            "求償権番号を正規化（全角→半角、小文字→大文字）すると同じ番号になる求償権が"
+            f"あります: {shown}{more}。データベースは変更していません。管理者がどちらかの"
+            "番号を別の番号に変えてから（SQLite の claim 表の claim_no 列）開き直してください。"
+        )
+    # No clash: every new number differs from every stored one, so no UNIQUE conflict midway.
+    cursor = db.cursor()
+    cursor.executemany("UPDATE claim SET claim_no = ? WHERE id = ?", renames)
+
+
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: _add_claim_year,
     3: _search_indexes_cover_the_claim,
+    4: _canonical_claim_numbers,
 }
 
 

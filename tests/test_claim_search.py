@@ -136,6 +136,6 @@ def test_name_and_kana_searches_read_only_the_index(demo_session):
         db.execute_sql("CREATE INDEX obligor_kana_key ON obligor (kana_key)")
         Meta_.update(value="2").where(Meta_.key == "schema_version").execute()
     assert "COVERING INDEX obligor_kana_key" not in plan()
-    assert ensure_current(db) == 2 and SCHEMA_VERSION == 3
+    assert ensure_current(db) == 2 and SCHEMA_VERSION >= 3
     assert "COVERING INDEX obligor_kana_key_claim_id" in plan()
     assert set(all_rows(ClaimQuery(text="さとう"))) == expected("さとう")

@@ -482,6 +482,45 @@ def test_claim_no_may_not_repeat_within_a_file() -> None:
     assert "2行目" in result.errors[0].reason
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("typed", ["r6-000123", "ｒ６－０００１２３", "\u3000r6-000123"])
+def test_claim_no_is_stored_canonical_in_every_kind(kind: str, typed: str) -> None:
+    header, _ = GOOD[kind]
+    values = only_row(parse(kind, csv_text([header, with_cell(kind, "求償権番号", typed)])))
+    assert values == EXPECTED[kind]
+
+
+def test_claim_no_in_other_case_repeats_within_a_file() -> None:
+    header, row = GOOD["claims"]
+    result = parse(
+        "claims", csv_text([header, row, with_cell("claims", "求償権番号", "r6-000123")])
+    )
+    assert [(e.line, e.column) for e in result.errors] == [(3, "求償権番号")]
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "value", "shown"),
+    [
+        ("claims", "求償権番号", "R6-\u200b000123", "U+200B"),
+        ("receipts", "求償権番号", "R6-000123\ufeff", "U+FEFF"),
+        ("events", "求償権番号", "\u2066R6-000123\u2069", "U+2066"),
+        ("contacts", "求償権番号", "R6-000123\u200f", "U+200F"),
+        ("obligors", "氏名", "山田\u200b太郎", "U+200B"),
+        ("obligors", "氏名", "山田\u202e太郎", "U+202E"),
+        ("obligors", "カナ", "ヤマダ\u2060タロウ", "U+2060"),
+        ("obligors", "住所", "東京都\u200c千代田区1-1", "U+200C"),
+    ],
+)
+def test_invisible_characters_are_refused_with_line_column_and_character(
+    kind: str, column: str, value: str, shown: str
+) -> None:
+    bad_line = good_file(kind).count("\n") + 1
+    result = parse(kind, good_file(kind, with_cell(kind, column, value)))
+    assert len(result.rows) == 1  # the good row still parses
+    assert errors_of(result) == {(bad_line, column)}
+    assert result.errors[0].reason == f"見えない文字（{shown}）が含まれています"
+
+
 def test_obligor_number_1_is_the_principal_debtor() -> None:
     header, _ = GOOD["obligors"]
     principal = ["R6-1", "1", "主債務者", "株式会社サンプル", "カ)サンプル", "法人", "", "", "", ""]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kyusho.rules.text import is_kana, kana_key, name_key, narrow, normalize_kana
+from kyusho.errors import InputError
+from kyusho.rules.text import (
+    claim_no_key,
+    invisible_char,
+    is_kana,
+    kana_key,
+    name_key,
+    narrow,
+    normalize_kana,
+    reject_invisible,
+)
 
 HIRAGANA = st.text(alphabet=st.characters(min_codepoint=0x3041, max_codepoint=0x3096), max_size=20)
 
@@ -116,3 +126,95 @@ def test_narrow() -> None:
     assert narrow("１，２３４円") == "1,234円"
     assert narrow("Ｒ７．４．１\u3000") == "R7.4.1 "
     assert narrow("①") == "①"  # only full-width ASCII, not every compatibility form
+
+
+# --- claim numbers ------------------------------------------------------------------------
+
+# What claim numbers are made of, plus the characters whose upper case needs composing again.
+CLAIM_NO_CHARS = st.text(
+    alphabet=st.sampled_from(
+        [*"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/.#", "İ", "\u0307"]
+    ),
+    max_size=20,
+)
+
+
+def _variant(text: str, flags: list[int]) -> str:
+    """``text`` as someone might type it: chars swapped in case and/or full width, padded."""
+    out = []
+    for i, ch in enumerate(text):
+        flag = flags[i % len(flags)] if flags else 0
+        if flag & 1:
+            ch = ch.swapcase()
+        if flag & 2 and len(ch) == 1 and 0x21 <= ord(ch) <= 0x7E:
+            ch = chr(ord(ch) + 0xFEE0)
+        out.append(ch)
+    pad = " \u3000"[(flags[0] if flags else 0) & 1]
+    return pad + "".join(out) + pad
+
+
+def test_claim_no_key_examples() -> None:
+    assert claim_no_key("ｒ５－０００００１") == "R5-000001"
+    assert claim_no_key("\u3000r5-000001 ") == "R5-000001"
+    assert claim_no_key("abc-7") == "ABC-7"
+    assert claim_no_key("ｶﾞ-1") == claim_no_key("ガ-1") == "ガ-1"
+    assert claim_no_key("i\u0307") == claim_no_key("İ") == "İ"
+
+
+@given(st.text(max_size=30))
+@example("i\u0307")
+@example("ΐ")
+def test_claim_no_key_is_idempotent(text: str) -> None:
+    key = claim_no_key(text)
+    assert claim_no_key(key) == key
+    assert key == key.strip()
+
+
+@given(CLAIM_NO_CHARS, st.lists(st.integers(min_value=0, max_value=3), max_size=8))
+@example("İ", [1])
+@example("r5-000001", [3])
+def test_claim_no_key_agrees_for_width_and_case_variants(text: str, flags: list[int]) -> None:
+    assert claim_no_key(_variant(text, flags)) == claim_no_key(text)
+    if text.isascii():
+        assert claim_no_key(text) == text.upper()
+
+
+# --- invisible characters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ch",
+    [
+        "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",
+        "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+        "\u2066", "\u2067", "\u2068", "\u2069", "\u00ad",
+    ],
+)  # fmt: skip
+def test_invisible_characters_are_refused_by_name(ch: str) -> None:
+    with pytest.raises(InputError) as info:
+        reject_invisible(f"山田{ch}太郎", "氏名")
+    assert info.value.field == "氏名"
+    assert str(info.value) == f"氏名: 見えない文字（U+{ord(ch):04X}）が含まれています"
+
+
+@pytest.mark.parametrize("ch", ["\t", "\n", "\x00", "\x7f", "\x85", "\u2028", "\u2029"])
+def test_control_characters_are_refused_by_name(ch: str) -> None:
+    with pytest.raises(InputError) as info:
+        reject_invisible(f"R5{ch}1", "求償権番号")
+    assert str(info.value) == f"求償権番号: 制御文字（U+{ord(ch):04X}）が含まれています"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "山田 太郎",
+        "山田\u3000太郎",  # ideographic space: visible as a gap
+        "葛\U000e0100飾区",  # variation selector (異体字): part of the glyph
+        "\ue000商事",  # private use (外字)
+        "ｶ)ｻﾝﾌﾟﾙ",
+        "",
+    ],
+)
+def test_visible_text_is_kept_as_written(text: str) -> None:
+    assert invisible_char(text) is None
+    assert reject_invisible(text, "氏名") == text

@@ -21,7 +21,7 @@ from decimal import Decimal
 from kyusho.errors import InputError
 from kyusho.rules.dates import parse_date, parse_datetime
 from kyusho.rules.money import parse_amount, parse_percent, parse_rate
-from kyusho.rules.text import is_kana, narrow, normalize_kana
+from kyusho.rules.text import claim_no_key, is_kana, narrow, normalize_kana, reject_invisible
 from kyusho.vocab import (
     ALLOCATION_ORDERS,
     CONTACT_CHANNELS,
@@ -150,13 +150,18 @@ def _long_text(s: str, f: str, ctx: _Context) -> str:
 
 
 def _claim_no(s: str, f: str, ctx: _Context) -> str:
-    s = unicodedata.normalize("NFKC", s).strip()
+    # Stored canonical (claim_no_key), the form every lookup and search compares with.
+    s = claim_no_key(reject_invisible(s, f))
     if not s or len(s.split()) != 1:
         raise InputError(f, f"{f}に空白は使えません（例: R6-000123）")
-    _reject_controls(s, f)
     if len(s) > CLAIM_NO_MAX:
         raise InputError(f, f"{f}は{CLAIM_NO_MAX}文字以内で入力してください（例: R6-000123）")
     return s
+
+
+def _name(s: str, f: str, ctx: _Context) -> str:
+    """氏名 and 住所: any visible text; a zero-width or bidi character would hide from search."""
+    return reject_invisible(s, f)
 
 
 def _login(s: str, f: str, ctx: _Context) -> str:
@@ -214,6 +219,7 @@ def _bool(s: str, f: str, ctx: _Context) -> bool:
 
 
 def _kana(s: str, f: str, ctx: _Context) -> str:
+    reject_invisible(s, f)  # named as such, rather than "not kana"
     if not is_kana(s):
         raise InputError(f, f"{f}はカタカナ（またはひらがな）で入力してください")
     return normalize_kana(s)
@@ -284,12 +290,12 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _CLAIM_NO,
         _OBLIGOR_NO,
         _f("区分", "role", True, _vocab(ROLES)),
-        _f("氏名", "name", True, _text, memo=False),
+        _f("氏名", "name", True, _name, memo=False),
         _f("カナ", "kana", True, _kana, memo=False),
         _f("法人個人", "kind", True, _vocab(OBLIGOR_KINDS)),
         _f("商人", "merchant", False, _bool),
         _f("生年月日", "birth_date", False, _date),
-        _f("住所", "address", True, _text, blank_ok=True, memo=False),
+        _f("住所", "address", True, _name, blank_ok=True, memo=False),
         _f("状態", "state", False, _vocab(OBLIGOR_STATES), lambda c: "normal"),
     ),
     "receipts": (

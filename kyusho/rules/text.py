@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from kyusho.errors import InputError
+
 # Full-width ASCII (！..～) and the ideographic space, mapped to plain ASCII. Used by the
 # number and date parsers instead of NFKC, which would also accept ①, ² and the like.
 _NARROW = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
@@ -82,5 +84,44 @@ def is_kana(text: str) -> bool:
 
 
 def claim_no_key(text: str) -> str:
-    """The canonical form of a claim number: NFKC, trimmed, upper case."""
-    return unicodedata.normalize("NFKC", text).strip().upper()
+    """The one canonical form of a claim number: NFKC, upper case, trimmed.
+
+    Stored numbers are in this form and every lookup and search applies it to what was
+    typed, so ｒ５－０００００１, r5-000001 and R5-000001 are one claim. Upper-casing can
+    undo NFKC (i + U+0307 becomes I + U+0307, which composes to İ), so the result is
+    normalised again: applying the key twice gives the same key.
+    """
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text.strip().upper()
+    upper = unicodedata.normalize("NFKC", text).upper()
+    return unicodedata.normalize("NFKC", upper).strip()
+
+
+# Format characters users cannot see, named in messages as invisible; other Cc, Cf, Zl and Zp
+# characters are refused as control characters. Variation selectors (Mn: 異体字) and private
+# use (Co: 外字) are visible glyphs of names and stay allowed.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def invisible_char(text: str) -> str | None:
+    """The first zero-width, bidi-control or other control/format character in ``text``."""
+    if text.isprintable():  # fast path: no Cc/Cf/Zl/Zp (nor Zs other than the ASCII space)
+        return None
+    for ch in text:
+        if unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+            return ch
+    return None
+
+
+def reject_invisible(text: str, field: str) -> str:
+    """``text`` unchanged, or InputError naming ``field`` and the character.
+
+    A zero-width space or a bidi control pasted into a claim number or a name makes two
+    values that look the same differ, so searches and duplicate checks silently miss.
+    """
+    ch = invisible_char(text)
+    if ch is None:
+        return text
+    what = "制御文字" if unicodedata.category(ch) in _CONTROL_CATEGORIES else "見えない文字"
+    raise InputError(field, f"{what}（U+{ord(ch):04X}）が含まれています")

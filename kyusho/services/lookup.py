@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from kyusho.errors import NotFound
-from kyusho.rules.text import claim_no_key
+from kyusho.rules.text import claim_no_key, reject_invisible
 from models.schema import Claim
+
+CLAIM_NO_FIELD = "求償権番号"
 
 
 def find_claim(claim_no: str) -> Claim:
+    """The claim whose number is ``claim_no`` in any width or case (ｒ５－１ finds R5-1).
+
+    When nothing matches, a pasted zero-width or bidi character is named (InputError) rather
+    than reported as an unknown number that looks exactly like a stored one. Checked only
+    then, so a number stored with one before imports refused them can still be opened.
+    """
     claim = Claim.get_or_none(Claim.claim_no == claim_no_key(claim_no))
     if claim is None:
-        raise NotFound(f"求償権番号 {claim_no} は見つかりません")
+        reject_invisible(claim_no.strip(), CLAIM_NO_FIELD)
+        raise NotFound(f"求償権番号 {claim_no.strip()} は見つかりません")
     return claim

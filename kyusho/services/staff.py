@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kyusho.clock import SYSTEM_CLOCK, Clock
 from kyusho.errors import InputError, KyushoError
+from kyusho.rules.text import reject_invisible
 from kyusho.services.session import Session
 from kyusho.vocab import STAFF_ROLES
 from models import audit
@@ -43,6 +44,8 @@ def init_database(
 ) -> None:
     """Create a new database; the invoking OS user becomes admin."""
     login = validate_login(login)
+    if name is not None:
+        name = reject_invisible(name.strip(), "--name") or None
     if path.exists() and path.stat().st_size > 0:
         db = open_database(path)
         if schema_version(db) is not None:
@@ -63,7 +66,7 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
     session.require("admin", "担当者の登録")
     login = validate_login(login)
     role = validate_role(role)
-    name = name.strip()
+    name = reject_invisible(name.strip(), "氏名")
     if not name:
         raise InputError("氏名", "担当者の氏名を指定してください")
     with session.writing():
