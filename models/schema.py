@@ -65,6 +65,7 @@ class Claim(BaseModel):
     insurance_paid_on = DateField(null=True)
     servicer = CharField(null=True)
     staff = ForeignKeyField(Staff, null=True, backref="claims", on_delete="RESTRICT")
+    staff_id: int | None  # the key column, as peewee exposes it (for type checkers)
     status = CharField(default="active", index=True)
     status_since = DateField(null=True)
     written_off_on = DateField(null=True)
@@ -100,6 +101,7 @@ class ClaimMunicipality(BaseModel):
 
     id = AutoField()
     claim = ForeignKeyField(Claim, backref="municipalities", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     name = CharField(index=True)
 
     class Meta:
@@ -109,6 +111,7 @@ class ClaimMunicipality(BaseModel):
 class Obligor(BaseModel):
     id = AutoField()
     claim = ForeignKeyField(Claim, backref="obligors", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     obligor_no = IntegerField()  # 関係人番号; 1 is the principal debtor
     role = CharField()
     kind = CharField()  # corporation | person
@@ -146,10 +149,12 @@ class LedgerEntry(BaseModel):
 
     id = AutoField()  # also the recording order for same-day entries
     claim = ForeignKeyField(Claim, backref="entries", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     kind = CharField()  # receipt | cost | damages_waiver
     date = DateField()
     amount = IntegerField()
     payer = ForeignKeyField(Obligor, null=True, backref="receipts", on_delete="RESTRICT")
+    payer_id: int | None  # the key column, as peewee exposes it (for type checkers)
     method = CharField(null=True)
     servicer = BooleanField(default=False)
     cost_kind = CharField(null=True)
@@ -197,6 +202,7 @@ class ClaimYear(BaseModel):
 
     fy = IntegerField()
     claim = ForeignKeyField(Claim, backref="years", on_delete="CASCADE", index=True)
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     principal_end = IntegerField()
     receipts = IntegerField(default=0)
     received = IntegerField(default=0)
@@ -224,7 +230,9 @@ class Plan(BaseModel):
 
     id = AutoField()
     claim = ForeignKeyField(Claim, backref="plans", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     obligor = ForeignKeyField(Obligor, backref="plans", on_delete="RESTRICT")
+    obligor_id: int  # the key column, as peewee exposes it (for type checkers)
     first_month = DateField()
     last_month = DateField(null=True)
     monthly_amount = IntegerField()
@@ -239,7 +247,9 @@ class Plan(BaseModel):
 class LimitationEvent(BaseModel):
     id = AutoField()
     claim = ForeignKeyField(Claim, backref="events", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     obligor = ForeignKeyField(Obligor, backref="events", on_delete="RESTRICT")
+    obligor_id: int  # the key column, as peewee exposes it (for type checkers)
     kind = CharField()
     date = DateField()
     until = DateField(null=True)
@@ -259,7 +269,9 @@ class LimitationEvent(BaseModel):
 class Contact(BaseModel):
     id = AutoField()
     claim = ForeignKeyField(Claim, backref="contacts", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     obligor = ForeignKeyField(Obligor, null=True, backref="contacts", on_delete="RESTRICT")
+    obligor_id: int | None  # the key column, as peewee exposes it (for type checkers)
     at = DateTimeField()
     staff = CharField()  # login
     channel = CharField()
@@ -283,8 +295,10 @@ class Decision(BaseModel):
 
     id = AutoField()
     claim = ForeignKeyField(Claim, backref="decisions", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
     kind = CharField()
     obligor = ForeignKeyField(Obligor, null=True, backref="decisions", on_delete="RESTRICT")
+    obligor_id: int | None  # the key column, as peewee exposes it (for type checkers)
     status = CharField(default="draft", index=True)  # draft|proposed|approved|rejected|withdrawn
     data = TextField(default="{}")
     checks = TextField(default="{}")
@@ -301,6 +315,7 @@ class Decision(BaseModel):
 class ChecklistAnswer(BaseModel):
     id = AutoField()
     decision = ForeignKeyField(Decision, backref="answers", on_delete="CASCADE")
+    decision_id: int  # the key column, as peewee exposes it (for type checkers)
     municipality = CharField()
     template = CharField()
     item_key = CharField()

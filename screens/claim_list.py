@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -16,8 +17,16 @@ from textual.widgets import Input, Select, Static
 
 from kyusho.rules.dates import format_date
 from kyusho.rules.money import format_yen
-from kyusho.services.claims import SORTS, ClaimQuery, ClaimRow, count_claims, search_claims
+from kyusho.services.claims import (
+    SORTS,
+    ClaimQuery,
+    ClaimRow,
+    count_claims,
+    filter_choices,
+    search_claims,
+)
 from kyusho.vocab import CLAIM_STATUSES
+from screens.context import context, deliver
 from screens.live import LiveRefreshMixin
 from screens.virtual_table import Column, VirtualTable
 from screens.widgets import KeyBar, StatusLine
@@ -92,25 +101,21 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
     def on_mount(self) -> None:
         self._apply()
         self.query_one(VirtualTable).focus()
-        self.run_worker(self._load_filters, thread=True, exit_on_error=False, name="filters")
+        self._load_filters()
         self.start_live_refresh()
 
-    def _load_filters(self) -> tuple[list[str], list[str]]:
-        from kyusho.services.claims import filter_choices
+    @work(thread=True, exclusive=True, group="filters", exit_on_error=False)
+    def _load_filters(self) -> None:
+        """The filter choices; if they cannot be read the selects stay empty (not an error)."""
+        deliver(self, self._show_filters, *filter_choices())
 
-        return filter_choices()
-
-    def on_worker_state_changed(self, event) -> None:
-        from textual.worker import WorkerState
-
-        if event.worker.name == "filters" and event.state == WorkerState.SUCCESS:
-            staff, munis = event.worker.result
-            self.query_one("#staff", Select).set_options([(s, s) for s in staff])
-            self.query_one("#municipality", Select).set_options([(m, m) for m in munis])
+    def _show_filters(self, staff: list[str], munis: list[str]) -> None:
+        self.query_one("#staff", Select).set_options([(s, s) for s in staff])
+        self.query_one("#municipality", Select).set_options([(m, m) for m in munis])
 
     def _apply(self) -> None:
         table = self.query_one(VirtualTable)
-        table.set_source(ClaimSource(self.query_state, self.app.date_style()))  # type: ignore[attr-defined]
+        table.set_source(ClaimSource(self.query_state, context(self).date_style()))
         self._update_title()
 
     def _update_title(self) -> None:
@@ -172,7 +177,7 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         self._apply()
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
-        self.app.open_claim(str(event.row_key))  # type: ignore[attr-defined]
+        context(self).open_claim(str(event.row_key))
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()

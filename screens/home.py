@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from kyusho.rules.dates import format_date
-from kyusho.services.claims import claim_view
+from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms
+from screens.context import context, deliver, failure
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
@@ -65,48 +67,32 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
     def on_data_changed(self) -> None:
         self.reload()
 
+    def _scope_is_all(self) -> bool:
+        if self.all_staff is not None:
+            return self.all_staff
+        return default_scope_is_all(context(self).session)
+
     def action_toggle_all(self) -> None:
-        current = (
-            self.all_staff if self.all_staff is not None else default_scope_is_all(self.app.session)
-        )  # type: ignore[attr-defined]
-        self.all_staff = not current
+        self.all_staff = not self._scope_is_all()
         self.reload()
 
+    @work(thread=True, exclusive=True, group="worklist", exit_on_error=False)
     def reload(self) -> None:
-        app = self.app
-        session = app.session  # type: ignore[attr-defined]
-        as_of = app.as_of  # type: ignore[attr-defined]
-        all_staff = self.all_staff
-
-        def work() -> list[WorkItem]:
-            return worklist(session, as_of=as_of, all_staff=all_staff)
-
-        self.run_worker(
-            work,
-            thread=True,
-            exit_on_error=False,
-            exclusive=True,
-            group="worklist",
-            name="worklist",
-        )
-
-    def on_worker_state_changed(self, event) -> None:
-        from textual.worker import WorkerState
-
-        if event.worker.name == "contact-view" and event.state == WorkerState.SUCCESS:
-            self._open_contact(event.worker.result)
+        ctx = context(self)
+        try:
+            items = worklist(ctx.session, as_of=ctx.as_of, all_staff=self.all_staff)
+        except Exception as exc:  # shown, never raised into the UI
+            deliver(self, self._failed, failure("今日の仕事を読み込めませんでした", exc))
             return
-        if event.worker.name != "worklist":
-            return
-        if event.state == WorkerState.SUCCESS:
-            self.show(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            self.query_one(DataTable).loading = False
-            self.notify(f"今日の仕事を読み込めませんでした: {event.worker.error}", severity="error")
+        deliver(self, self.show, items)
+
+    def _failed(self, message: str) -> None:
+        self.query_one(DataTable).loading = False
+        self.notify(message, severity="error")
 
     def show(self, items: list[WorkItem]) -> None:
         table = self.query_one(DataTable)
-        style = self.app.date_style()  # type: ignore[attr-defined]
+        style = context(self).date_style()
         keep = None
         if table.row_count and self.items:
             keep = self.items[min(table.cursor_row, len(self.items) - 1)]
@@ -131,35 +117,33 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
                 ):
                     table.move_cursor(row=i, animate=False)
                     break
-        scope = (
-            self.all_staff if self.all_staff is not None else default_scope_is_all(self.app.session)
-        )  # type: ignore[attr-defined]
-        who = "全担当" if scope else "自分の担当"
+        who = "全担当" if self._scope_is_all() else "自分の担当"
         self.query_one("#home-title", Static).update(f"今日の仕事（{who}） {len(items)}件")
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
         if not self.items or table.cursor_row < 0:
             return
-        self.app.open_claim(self.items[table.cursor_row].claim_no)  # type: ignore[attr-defined]
+        context(self).open_claim(self.items[table.cursor_row].claim_no)
 
     def action_contact(self) -> None:
         """Record a contact for the item under the cursor without leaving the worklist."""
         table = self.query_one(DataTable)
         if not self.items or table.cursor_row < 0:
             return
-        item = self.items[table.cursor_row]
-        session = self.app.session  # type: ignore[attr-defined]
+        self._read_for_contact(self.items[table.cursor_row])
 
-        def work():
-            return claim_view(session, item.claim_no, history=False)
+    @work(thread=True, exclusive=True, group="contact-view", exit_on_error=False)
+    def _read_for_contact(self, item: WorkItem) -> None:
+        try:
+            view = claim_view(context(self).session, item.claim_no, history=False)
+        except Exception as exc:
+            deliver(self, self._failed, failure("求償権を読み込めませんでした", exc))
+            return
+        deliver(self, self._open_contact, item, view)
 
-        self._contact_for = item
-        self.run_worker(work, thread=True, exit_on_error=False, exclusive=True, name="contact-view")
-
-    def _open_contact(self, view) -> None:
-        item = self._contact_for
-        spec = forms.contact_form(self.app.session, view, item.obligor_no)  # type: ignore[attr-defined]
+    def _open_contact(self, item: WorkItem, view: ClaimView) -> None:
+        spec = forms.contact_form(context(self).session, view, item.obligor_no)
         self.app.push_screen(
             FormScreen(spec), lambda r: (self.notify("記録しました"), self.reload()) if r else None
         )

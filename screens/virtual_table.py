@@ -12,6 +12,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from numbers import Real
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -24,7 +25,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.worker import Worker, WorkerState
+from textual.worker import get_current_worker
 
 RowKey = Hashable
 Row = tuple[RowKey, tuple[str, ...]]
@@ -89,7 +90,7 @@ def fit_cell(text: str, width: int, align: str = "left", mark: str = "~") -> str
 
 @dataclass
 class _Job:
-    """What a running worker was started for (workers carry no payload of ours)."""
+    """What a running worker was started for (handed back with its result)."""
 
     kind: Literal["count", "block", "refresh"]
     generation: int
@@ -166,55 +167,46 @@ class VirtualTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowSelected(Message):
+    class _TableMessage(Message):
+        """A message about this table (``control`` is the table, as for DataTable's)."""
+
+        def __init__(self, table: VirtualTable) -> None:
+            self.table = table
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class RowSelected(_TableMessage):
         """Enter (or a click on the cursor row) chose a row."""
 
         def __init__(self, table: VirtualTable, row_key: RowKey, index: int) -> None:
-            self.table = table
             self.row_key = row_key
             self.index = index
-            super().__init__()
+            super().__init__(table)
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class CursorMoved(Message):
+    class CursorMoved(_TableMessage):
         """The cursor is on a (loaded) row; sent again when index or key change."""
 
         def __init__(self, table: VirtualTable, row_key: RowKey, index: int) -> None:
-            self.table = table
             self.row_key = row_key
             self.index = index
-            super().__init__()
+            super().__init__(table)
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class CountChanged(Message):
+    class CountChanged(_TableMessage):
         """A (re)count arrived; screens show it as the number of hits."""
 
         def __init__(self, table: VirtualTable, count: int) -> None:
-            self.table = table
             self.count = count
-            super().__init__()
+            super().__init__(table)
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class HeaderSelected(Message):
+    class HeaderSelected(_TableMessage):
         """A column label was clicked (screens use it to change the sort order)."""
 
         def __init__(self, table: VirtualTable, column_key: str) -> None:
-            self.table = table
             self.column_key = column_key
-            super().__init__()
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
+            super().__init__(table)
 
     WORKER_GROUP_COUNT: ClassVar[str] = "vtable-count"
     WORKER_GROUP_FETCH: ClassVar[str] = "vtable-fetch"
@@ -252,7 +244,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._pending: set[int] = set()
         self._failed: set[int] = set()
         self._wanted: frozenset[int] = frozenset()
-        self._jobs: dict[Worker[Any], _Job] = {}
+        self._jobs: list[_Job] = []  # started, result not applied yet
         self._cursor = 0
         self._announced: tuple[RowKey, int] | None = None
         self._refreshing = False
@@ -491,27 +483,40 @@ class VirtualTable(ScrollView, can_focus=True):
             else:
                 self.move_cursor(index)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Apply worker results on the UI thread (workers never touch the widget)."""
-        job = self._jobs.get(event.worker)
-        if job is None or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            return
-        event.stop()
-        del self._jobs[event.worker]
+    def _run(self, work: Any, job: _Job, group: str, exclusive: bool = False) -> None:
+        self._jobs.append(job)
+        self.run_worker(
+            partial(self._job_thread, work, job),
+            name=f"{job.kind} {job.block}",
+            group=group,
+            thread=True,
+            exclusive=exclusive,
+            exit_on_error=False,
+        )
+
+    def _job_thread(self, work: Any, job: _Job) -> None:
+        """Runs in the worker thread; hands the outcome to the UI thread (``_job_done``)."""
+        try:
+            result, error = work(), None
+        except Exception as exc:  # shown by _on_error, never raised into the UI
+            result, error = None, exc
+        cancelled = get_current_worker().is_cancelled
+        self.app.call_from_thread(self._job_done, job, result, error, cancelled)
+
+    def _job_done(
+        self, job: _Job, result: Any, error: BaseException | None, cancelled: bool
+    ) -> None:
+        """Apply a job's outcome on the UI thread; results of superseded jobs are dropped."""
+        if job in self._jobs:
+            self._jobs.remove(job)
         current = job.generation == self._generation
-        if job.kind == "block":
-            if current:
-                self._pending.discard(job.block)
-        if not current or event.state == WorkerState.CANCELLED:
+        if job.kind == "block" and current:
+            self._pending.discard(job.block)
+        if not current or cancelled:
             return
-        if event.state == WorkerState.ERROR:
-            self._on_error(job, event.worker.error)
+        if error is not None:
+            self._on_error(job, error)
             return
-        result = event.worker.result
         if job.kind == "count":
             self._apply_count(result)
         elif job.kind == "block":
@@ -524,17 +529,6 @@ class VirtualTable(ScrollView, can_focus=True):
             self._apply_refresh(result)
 
     # ------------------------------------------------------------------ loading
-
-    def _run(self, work: Any, job: _Job, group: str, exclusive: bool = False) -> None:
-        worker = self.run_worker(
-            work,
-            name=f"{job.kind} {job.block}",
-            group=group,
-            thread=True,
-            exclusive=exclusive,
-            exit_on_error=False,
-        )
-        self._jobs[worker] = job
 
     def _start_load(self) -> None:
         source = self._source

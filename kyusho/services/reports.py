@@ -24,8 +24,9 @@ Readings of SPEC 4.14 taken here:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from kyusho.errors import InputError
 from kyusho.rules import ledger
@@ -107,7 +108,11 @@ def _decided_on(d: Decision, effect: dict[str, Any]) -> date:
     at = d.decided_at
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
-    return at.date() if isinstance(at, datetime) else at
+    if isinstance(at, datetime):
+        return at.date()
+    if isinstance(at, date):
+        return at
+    raise ValueError(f"決裁 {d.id} に決裁日がありません")
 
 
 def _balance_at(claim: Claim, on: date) -> int:
@@ -160,7 +165,8 @@ def _completions(session: Session, start: date, end: date) -> tuple[int, list[Co
         .limit(COMPLETION_LIST_LIMIT)
         .tuples()
     )
-    return count, [Completion(no, n, name, on) for n, name, on, no in rows]
+    found = cast(Iterable[tuple[int, str, date, str]], rows)  # .tuples() rows, not models
+    return count, [Completion(no, n, name, on) for n, name, on, no in found]
 
 
 def _staff_lines(session: Session, rows: list[tuple[Any, int, int]]) -> list[StaffLine]:
