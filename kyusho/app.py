@@ -91,7 +91,7 @@ class KyushoApp(App[None]):
     @property
     def as_of(self):
         """The date the whole UI shows (today unless --as-of was given)."""
-        return self.session.view_as_of or self.session.today()
+        return self.session.view_date()
 
     def date_style(self) -> str:
         return self.session.config.dates

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from kyusho.errors import PermissionDenied
 from kyusho.rules.dates import format_date
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
@@ -130,6 +131,11 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         """Record a contact for the item under the cursor without leaving the worklist."""
         table = self.query_one(DataTable)
         if not self.items or table.cursor_row < 0:
+            return
+        try:  # say why before the form is filled in, not after
+            context(self).session.require_present("交渉記録の登録")
+        except PermissionDenied as exc:
+            self.notify(str(exc), severity="warning")
             return
         self._read_for_contact(self.items[table.cursor_row])
 

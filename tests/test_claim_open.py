@@ -230,3 +230,15 @@ async def test_live_refresh_updates_a_tab_built_later_and_keeps_its_cursor(demo_
         assert table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value == watched
         assert table.cursor_row == 2
         assert app.focused is table
+
+
+def test_the_view_carries_the_staff_choices_for_the_edit_form_as_a_field(demo_session):
+    """The edit form offers the active staff; a copy of the view (a reload, an as-of change)
+    keeps them, because they are part of the view rather than an attribute added later."""
+    from models.schema import Staff
+
+    no = Claim.select().order_by(Claim.claim_no).get().claim_no
+    view = claim_view(demo_session, no)
+    active = [s.login for s in Staff.select().where(Staff.active == True).order_by(Staff.login)]  # noqa: E712
+    assert view.staff_choices == active and active
+    assert dataclasses.replace(view, as_of=TODAY - timedelta(days=1)).staff_choices == active

@@ -14,14 +14,15 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN
+from conftest import ADMIN, make_session
 
 from kyusho.cli import main
 from kyusho.identity import acting_as, os_login
+from kyusho.services.contacts import add_contact
 
 KYUSHO = Path(sys.executable).with_name("kyusho")
 
@@ -366,6 +367,47 @@ def test_bad_as_of_as_a_process(proc_db):
     assert result.returncode == 2
     assert "--as-of" in result.stderr
     assert result.stdout == ""
+
+
+def test_global_as_of_before_the_subcommand_shows_that_date(l1_db, call):
+    """`kyusho --as-of D claim show X --json` is the same as giving --as-of after the command."""
+    code, out, err = call(
+        "--as-of", "2024-01-01", "--db", l1_db, "claim", "show", "R5-000001", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["as_of"] == "2024-01-01"
+    after = json.loads(
+        call("--db", l1_db, "claim", "show", "R5-000001", "--as-of", "2024-01-01", "--json")[1]
+    )
+    assert data == after
+    year_end = json.loads(
+        call("--db", l1_db, "claim", "show", "R5-000001", "--as-of", "2023-12-31", "--json")[1]
+    )
+    assert year_end["balance"]["total"] == 10512306  # SPEC 5.2
+    # one more day of damages on the principal left after the July receipt
+    assert data["balance"]["principal"] == year_end["balance"]["principal"]
+    assert data["balance"]["damages"] > year_end["balance"]["damages"]
+
+
+def test_global_bad_as_of_is_bad_input_naming_the_option(l1_db, call):
+    code, out, err = call(
+        "--as-of", "2024-13-01", "--db", l1_db, "claim", "show", "R5-000001", "--json"
+    )
+    assert code == 2
+    assert "--as-of" in err
+    assert out == ""
+
+
+def test_claim_show_as_of_leaves_out_contacts_recorded_later(l1_db, call):
+    s = make_session(l1_db)
+    add_contact(s, "R5-000001", 1, "phone", "在宅", at=datetime(2023, 12, 20, 10))
+    add_contact(s, "R5-000001", 1, "visit", "入金を約束", at=datetime(2024, 1, 5, 10))
+    code, out, err = call(
+        "--as-of", "2024-01-01", "--db", l1_db, "claim", "show", "R5-000001", "--json"
+    )
+    assert code == 0, err
+    assert [c["outcome"] for c in json.loads(out)["contacts"]] == ["在宅"]
 
 
 # --------------------------------------------------------------------------- limitation due

@@ -15,7 +15,7 @@ from kyusho.services.claims import claim_view, find_claim
 from kyusho.services.maintenance import rebuild
 from kyusho.services.staff import add_staff
 from models.audit import verify
-from models.schema import AuditEvent, Claim, LedgerEntry, Obligor
+from models.schema import AuditEvent, Claim, Decision, LedgerEntry, Obligor
 from tests.conftest import TODAY, make_session
 
 
@@ -210,3 +210,44 @@ def test_bad_proposals_name_the_field_and_store_nothing(team, kind, data, field)
         decisions.propose(team["staff"], claim.claim_no, kind, reason="理由", data=data)
     assert info.value.field == field
     assert AuditEvent.select().count() == count
+
+
+def _suspend(team, claim_no: str) -> None:
+    s = decisions.propose(
+        team["staff"], claim_no, "suspension", reason="無資力", data={"reasons": ["insolvent"]}
+    )
+    decisions.approve(team["manager"], s.id)
+
+
+def _write_off(team, claim_no: str) -> None:
+    w = decisions.propose(team["staff"], claim_no, "write_off", reason="回収不能")
+    decisions.approve(team["admin"], w.id)
+
+
+def test_a_written_off_claim_is_never_reactivated(team):
+    claim = active_claim_with_damages()
+    _suspend(team, claim.claim_no)
+    pending = decisions.propose(team["staff"], claim.claim_no, "reactivation", reason="新住所判明")
+    _write_off(team, claim.claim_no)
+    # proposed while suspended; approving it after the write-off is refused, override or not
+    for override in (None, "例外として再開"):
+        with pytest.raises(InputError) as info:
+            decisions.approve(team["manager2"], pending.id, override_reason=override)
+        assert info.value.field == "求償権" and "管理再開" in info.value.message
+    assert decisions._pending(pending.id).status == "proposed"
+    # and a new proposal on the written-off claim is refused, storing nothing
+    count = AuditEvent.select().count()
+    with pytest.raises(InputError) as info:
+        decisions.propose(team["staff"], claim.claim_no, "reactivation", reason="入金あり")
+    assert info.value.field == "求償権"
+    assert AuditEvent.select().count() == count
+    c = find_claim(claim.claim_no)
+    assert (c.status, c.written_off_on) == ("written_off", TODAY)
+
+
+def test_reactivation_of_an_active_claim_is_refused_at_proposal(team):
+    claim = active_claim_with_damages()
+    with pytest.raises(InputError) as info:
+        decisions.propose(team["staff"], claim.claim_no, "reactivation", reason="念のため")
+    assert "管理事務停止中" in info.value.message
+    assert not list(Decision.select().where(Decision.claim == claim.id))

@@ -6,14 +6,14 @@ paged by the caller (the claim list fetches only the rows it shows).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from peewee import JOIN, fn
 
+from kyusho.clock import JST
 from kyusho.errors import ConflictError, InputError
 from kyusho.rules import ledger
 from kyusho.rules.ledger import Balance, LedgerResult
@@ -182,6 +182,12 @@ class ObligorView:
 
 @dataclass
 class ClaimView:
+    """One claim as it stood at the end of ``as_of``.
+
+    Every list is cut at that date; plans and decisions decided later are shown as they stood
+    then (in memory only: these rows are a picture of the past and are never saved).
+    """
+
     claim: Claim
     as_of: date
     staff_login: str
@@ -193,6 +199,7 @@ class ClaimView:
     events: list[LimitationEvent]
     contacts: list[Contact]
     decisions: list[Decision]
+    staff_choices: list[str] = field(default_factory=list)  # active logins, for the edit form
     history: list[AuditEvent] = field(default_factory=list)
     plan_arrears: dict[int, tuple[int, bool]] = field(
         default_factory=dict
@@ -209,11 +216,53 @@ class ClaimView:
         return None
 
 
+def day_of(ts: datetime | date | str | None) -> date | None:
+    """The working day (JST) of a stored timestamp, aware or naive local."""
+    if ts is None:
+        return None
+    if isinstance(ts, str):  # a timestamp the driver did not parse: its date is its prefix
+        return date.fromisoformat(ts[:10])
+    if isinstance(ts, datetime):
+        return (ts.astimezone(JST) if ts.tzinfo else ts).date()
+    return ts
+
+
+def cutoff(as_of: date) -> datetime:
+    """The first moment after the end of ``as_of`` (JST): rows stamped from then on are later."""
+    return datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=JST)
+
+
+def _plans_as_of(plans: list[Plan], as_of: date) -> list[Plan]:
+    """Plans entered by the end of ``as_of``; one superseded by a later plan was still active."""
+    shown = [p for p in plans if (day_of(p.created_at) or date.min) <= as_of]
+    ids = {p.id for p in shown}
+    for p in shown:
+        if p.status == "superseded" and p.superseded_by not in ids:
+            p.status, p.superseded_by = "active", None
+    return shown
+
+
+def _decisions_as_of(decisions: list[Decision], as_of: date) -> list[Decision]:
+    """Decisions proposed by the end of ``as_of``; one decided later is shown still pending."""
+    shown = []
+    for d in decisions:
+        if (day_of(d.proposed_at or d.created_at) or date.min) > as_of:
+            continue
+        decided = day_of(d.decided_at)
+        if d.status != "proposed" and decided is not None and decided > as_of:
+            d.status, d.approver, d.decided_at = "proposed", None, None
+            d.override_reason, d.effect = None, "{}"
+        shown.append(d)
+    return shown
+
+
 def claim_view(
     session: Session, claim_no: str, as_of: date | None = None, *, history: bool = True
 ) -> ClaimView:
-    """Everything about one claim as it stood at the end of ``as_of`` (default today)."""
-    as_of = as_of or session.today()
+    """Everything about one claim as it stood at the end of ``as_of`` (default: the date the
+    session is viewing, else today): entries, events, contacts, plans, decisions and history
+    recorded after that date are left out."""
+    as_of = as_of or session.view_date()
     claim = find_claim(claim_no)
     obligors = list(Obligor.select().where(Obligor.claim == claim.id).order_by(Obligor.obligor_no))
     entries = projections.entries_of(claim.id)
@@ -242,6 +291,7 @@ def claim_view(
         .where(ClaimMunicipality.claim == claim.id)
         .order_by(ClaimMunicipality.id)
     ]
+    contacts = Contact.select().where(Contact.claim == claim.id).order_by(Contact.at.desc())
     view = ClaimView(
         claim=claim,
         as_of=as_of,
@@ -250,16 +300,19 @@ def claim_view(
         obligors=[ObligorView(o, clocks.get(o.obligor_no)) for o in obligors],
         ledger=result,
         entries=visible_entries,
-        plans=list(Plan.select().where(Plan.claim == claim.id).order_by(Plan.id)),
-        events=[e for e in events if e.date <= as_of],
-        contacts=list(
-            Contact.select().where(Contact.claim == claim.id).order_by(Contact.at.desc())
+        plans=_plans_as_of(
+            list(Plan.select().where(Plan.claim == claim.id).order_by(Plan.id)), as_of
         ),
-        decisions=list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)),
+        events=[e for e in events if e.date <= as_of],
+        contacts=[c for c in contacts if (day_of(c.at) or date.min) <= as_of],
+        decisions=_decisions_as_of(
+            list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)), as_of
+        ),
+        staff_choices=[
+            s.login
+            for s in Staff.select(Staff.login).where(Staff.active == True).order_by(Staff.login)  # noqa: E712
+        ],
     )
-    view.staff_choices = [
-        s.login for s in Staff.select(Staff.login).where(Staff.active == True).order_by(Staff.login)
-    ]
     for p in view.plans:
         if p.status == "active":
             view.plan_arrears[p.id] = plan_status(session, p, as_of)
@@ -267,7 +320,12 @@ def claim_view(
         ids = [str(claim.id)]
         view.history = list(
             AuditEvent.select()
-            .where((AuditEvent.entity == "claim") & (AuditEvent.entity_id.in_(ids)))
+            .where(
+                (AuditEvent.entity == "claim")
+                & (AuditEvent.entity_id.in_(ids))
+                # `at` is ISO text in JST: everything stamped on a later day sorts after this
+                & (AuditEvent.at < (as_of + timedelta(days=1)).isoformat())
+            )
             .order_by(AuditEvent.seq.desc())
             .limit(200)
         )
@@ -364,6 +422,43 @@ def claim_json(view: ClaimView) -> dict[str, Any]:
         "obligors": obligors,
         "receipts": receipts,
         "other_entries": costs,
+        "plans": [
+            {
+                "obligor": view.obligor_no_of(p.obligor_id),
+                "first_month": _iso(p.first_month),
+                "last_month": _iso(p.last_month),
+                "monthly_amount": p.monthly_amount,
+                "due_day": p.due_day,
+                "status": p.status,
+                "arrears": view.plan_arrears[p.id][0] if p.id in view.plan_arrears else None,
+            }
+            for p in view.plans
+        ],
+        "contacts": [
+            {
+                "at": c.at.isoformat(timespec="minutes") if isinstance(c.at, datetime) else c.at,
+                "obligor": view.obligor_no_of(c.obligor_id),
+                "staff": c.staff,
+                "channel": c.channel,
+                "outcome": c.outcome,
+                "promised_amount": c.promised_amount,
+                "promised_on": _iso(c.promised_on),
+                "next_action": c.next_action,
+                "next_on": _iso(c.next_on),
+            }
+            for c in view.contacts
+        ],
+        "decisions": [
+            {
+                "decision_id": d.id,
+                "kind": d.kind,
+                "status": d.status,
+                "obligor": view.obligor_no_of(d.obligor_id),
+                "proposer": d.proposer,
+                "approver": d.approver,
+            }
+            for d in view.decisions
+        ],
     }
 
 
@@ -459,13 +554,6 @@ def update_claim(
             at=session.now(),
         )
         return claim
-
-
-def history_text(event: AuditEvent) -> str:
-    """One line for the history tab."""
-    after = json.loads(event.after) if event.after else {}
-    detail = ", ".join(f"{k}={v}" for k, v in list(after.items())[:4])
-    return f"{event.at[:16].replace('T', ' ')} {event.login} {event.action} {detail}"
 
 
 def filter_choices() -> tuple[list[str], list[str]]:

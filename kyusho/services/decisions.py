@@ -146,10 +146,10 @@ def propose(
         raise InputError("理由", "起案の理由を入力してください")
     with session.writing():
         claim = find_claim(claim_no)
-        if claim.status in ("waived", "paid") or (
-            claim.status == "written_off" and kind != "reactivation"
-        ):
+        if claim.status in ("waived", "paid", "written_off"):
             raise InputError("求償権", f"状態が「{claim.status}」の求償権には起案できません")
+        if kind == "reactivation":
+            _require_suspended(claim)
         ob = _obligor(claim, obligor_no)
         frozen = _validate(session, claim, kind, ob, dict(data or {}))
         d = Decision.create(
@@ -174,6 +174,16 @@ def propose(
             at=session.now(),
         )
         return d
+
+
+def _require_suspended(claim: Claim) -> None:
+    """Reactivation restarts a suspended claim only: a written-off or waived claim is closed
+    for good (SPEC 4.9), so no check override can reopen it."""
+    if claim.status != "suspended":
+        raise InputError(
+            "求償権",
+            f"管理再開は管理事務停止中の求償権だけに起案・承認できます（{claim.claim_no} の状態は「{claim.status}」）",
+        )
 
 
 def _pending(decision_id: int) -> Decision:
@@ -204,6 +214,9 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
     with session.writing():
         d = _pending(decision_id)
         _require_approver(session, d)
+        claim = Claim.get_by_id(d.claim_id)
+        if d.kind == "reactivation":
+            _require_suspended(claim)  # written off since the proposal: no override reopens it
         failing = [k for k, v in json.loads(d.checks).items() if not v.get("ok")]
         if failing and not (override_reason or "").strip():
             raise InputError(
@@ -211,7 +224,6 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
                 f"確認項目 {', '.join(failing)} を満たしていません。承認するには理由を記録してください",
             )
         before = decision_dict(d)
-        claim = Claim.get_by_id(d.claim_id)
         effect = _apply(session, d, claim)
         d.status = "approved"
         d.approver = session.login

@@ -7,20 +7,23 @@ promises, review dates), so the worklist is a handful of queries however many cl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from peewee import JOIN, fn
 
 from kyusho.rules import plans as plan_rules
+from kyusho.services.claims import cutoff
 from kyusho.services.projections import effective_state
 from kyusho.services.session import Session
-from kyusho.vocab import LIMITATION_STATES, ROLE_RANK
+from kyusho.vocab import ROLE_RANK
 from models.schema import Claim, Contact, Decision, LedgerEntry, Obligor, Plan, Staff
 
 ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_provider": "物"}
 
 OPEN_STATUSES = ("active", "suspended")
+# the decisions that take up a completed clock (SPEC 4.6 Alerts): closing or stopping the claim
+CLOSING_KINDS = ("suspension", "write_off", "waiver")
 RANK = {
     "limitation": 0,
     "next_action": 1,
@@ -95,9 +98,10 @@ def limitation_due(
     if limit is not None:
         q = q.limit(limit)
     if undecided_only:
-        # a completed clock stays on the worklist until a decision on the claim takes it up
+        # a completed clock stays on the worklist until a suspension, write-off or waiver of
+        # the claim is proposed or approved (as it stood at the end of as_of)
         decided = Decision.select(Decision.claim).where(
-            Decision.status.in_(("proposed", "approved"))
+            Decision.kind.in_(CLOSING_KINDS) & _pending_or_approved_at(as_of)
         )
         q = q.where(~((Obligor.completes_on < as_of) & Claim.id.in_(decided)))
     return [
@@ -113,6 +117,43 @@ def limitation_due(
         }
         for claim_no, obligor_no, name, role, completes_on, state, via in q
     ]
+
+
+def _proposed_at() -> Any:
+    """When a decision was proposed (rows made without the timestamp: when created)."""
+    return fn.COALESCE(Decision.proposed_at, Decision.created_at)
+
+
+def _pending_or_approved_at(as_of: date) -> Any:
+    """Decisions proposed by the end of ``as_of`` and then still pending or approved."""
+    end = cutoff(as_of)
+    return (_proposed_at() < end) & (
+        Decision.status.in_(("proposed", "approved"))
+        | (Decision.status.in_(("rejected", "withdrawn")) & (Decision.decided_at >= end))
+    )
+
+
+def _recorded_by(as_of: date) -> Any:
+    """Contacts recorded (their own date and time) by the end of ``as_of``."""
+    return Contact.at < datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+
+
+def _next_open(session: Session, as_of: date) -> Any:
+    """Next actions still open at the end of ``as_of``.
+
+    Today that is the stored flag. For a past date, an action closed since was still open then
+    unless a later contact with a next action (what closes it) had been recorded by that date.
+    """
+    if as_of >= session.today():
+        return Contact.next_done == False  # noqa: E712
+    Closer = Contact.alias("closer")
+    closed = Closer.select(Closer.id).where(
+        (Closer.claim == Contact.claim)
+        & Closer.next_on.is_null(False)
+        & (Closer.at < datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
+        & ((Closer.at > Contact.at) | ((Closer.at == Contact.at) & (Closer.id > Contact.id)))
+    )
+    return ~fn.EXISTS(closed)
 
 
 def _contacts_due(day: Any, due: Any, limit: int) -> Any:
@@ -141,7 +182,7 @@ def worklist(
     session: Session, *, as_of: date | None = None, all_staff: bool | None = None, limit: int = 500
 ) -> list[WorkItem]:
     """Today's work for the acting user (managers and admins: everyone's)."""
-    as_of = as_of or session.today()
+    as_of = as_of or session.view_date()
     policy = session.config.policy
     items: list[WorkItem] = []
     if all_staff is None:
@@ -174,7 +215,9 @@ def worklist(
 
     # next actions due (the latest open one per claim; a new contact closes older ones)
     q = _contacts_due(
-        Contact.next_on, (Contact.next_on <= as_of) & (Contact.next_done == False), limit
+        Contact.next_on,
+        (Contact.next_on <= as_of) & _next_open(session, as_of) & _recorded_by(as_of),
+        limit,
     )
     for c in _mine(session, q, all_staff):
         items.append(
@@ -200,7 +243,11 @@ def worklist(
         & (LedgerEntry.date <= Contact.promised_on)
         & (LedgerEntry.amount >= Contact.promised_amount)
     )
-    q = _contacts_due(Contact.promised_on, (Contact.promised_on < as_of) & ~fn.EXISTS(kept), limit)
+    q = _contacts_due(
+        Contact.promised_on,
+        (Contact.promised_on < as_of) & ~fn.EXISTS(kept) & _recorded_by(as_of),
+        limit,
+    )
     for c in _mine(session, q, all_staff):
         items.append(
             WorkItem(
@@ -214,8 +261,17 @@ def worklist(
             )
         )
 
-    # plans in arrears: the receipts that count are summed per plan in the same query
+    # plans in arrears: the receipts that count are summed per plan in the same query; a plan
+    # entered after as_of is not shown, one superseded after it was still active then
     paid = fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)
+    end = cutoff(as_of)
+    active_then = Plan.status == "active"
+    if as_of < session.today():
+        Later = Plan.alias("later")
+        active_then = active_then | (
+            (Plan.status == "superseded")
+            & Plan.superseded_by.in_(Later.select(Later.id).where(Later.created_at >= end))
+        )
     q = (
         Plan.select(Plan, Claim.claim_no, Obligor.name, Obligor.obligor_no, paid.alias("paid"))
         .join(Claim)
@@ -234,7 +290,7 @@ def worklist(
                 & (LedgerEntry.date <= as_of)
             ),
         )
-        .where((Plan.status == "active") & Claim.status.in_(OPEN_STATUSES))
+        .where(active_then & (Plan.created_at < end) & Claim.status.in_(OPEN_STATUSES))
         .group_by(Plan.id)
     )
     grace = policy.plan_grace_days
@@ -284,7 +340,14 @@ def worklist(
         q = (
             Decision.select(Decision, Claim.claim_no)
             .join(Claim)
-            .where((Decision.status == "proposed") & (Decision.proposer != session.login))
+            .where(
+                (Decision.proposer != session.login)
+                & (_proposed_at() < cutoff(as_of))
+                & (
+                    (Decision.status == "proposed")
+                    | ((Decision.status != "draft") & (Decision.decided_at >= cutoff(as_of)))
+                )
+            )
             .limit(limit)
         )
         if ROLE_RANK[session.role] < ROLE_RANK[policy.approval.min_role_high]:
@@ -307,7 +370,3 @@ def worklist(
 
 def _d(text: str) -> date:
     return date.fromisoformat(text)
-
-
-def state_label(state: str | None) -> str:
-    return LIMITATION_STATES.get(state or "", "—")
