@@ -22,11 +22,11 @@ from kyusho.rules.text import kana_key, name_key
 from kyusho.services.imports import ImportFailed, ImportReport, import_bytes, import_file
 from kyusho.services.session import Session
 from kyusho.services.staff import add_staff
+from models import schema
 from models.schema import (
     ALL_MODELS,
     AuditEvent,
     Claim,
-    ClaimMunicipality,
     Contact,
     LedgerEntry,
     LimitationEvent,
@@ -177,7 +177,7 @@ def test_claims_are_stored_as_written(s):
     assert (c3.loan_principal, c3.loan_interest, c3.damages_rate) == (1_000_000, 0, "14.6")
     assert c3.allocation_order == "statutory" and c3.contract_date == date(2019, 4, 30)
     assert [m.name for m in c3.municipalities] == ["北海道"]
-    assert ClaimMunicipality.select().count() == 3
+    assert schema.ClaimMunicipality.select().count() == 3
     assert not list(c1.municipalities)
 
 

@@ -3,19 +3,21 @@
 Stage one (kyusho.csvparse) checks each cell. Stage two, here, checks each row against the
 database (the claim exists, the staff is registered, the row is not already there), inserts
 in batches inside one IMMEDIATE transaction and recomputes the projections once per claim.
-Any error rolls the whole file back. Rows already present (same key, same content) are
-skipped, so importing the same file twice adds nothing.
+Any error rolls the whole file back. Rows already present are skipped, so importing the
+same file twice adds nothing: claims and obligors by their key (refused when their content
+differs), receipts, events and contacts by their 番号 alone when they have one, otherwise
+refused when every field matches a stored row. One skeleton (_Kind.run) does this for every
+kind; each kind's class states only what differs.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from kyusho.errors import InputError, KyushoError
 from kyusho.rules.csvparse import ParsedRow, RowError, parse_csv
@@ -105,18 +107,12 @@ def import_bytes(
         raise ImportFailed(sorted(parsed.errors, key=lambda e: (e.line, e.column)))
     if progress:
         progress("検査", 0, len(parsed.rows))
-    importer = {
-        "claims": _import_claims,
-        "obligors": _import_obligors,
-        "receipts": _import_receipts,
-        "events": _import_events,
-        "contacts": _import_contacts,
-    }[kind]
     try:
         with session.writing():
             # the good rows are still checked against the database, so one report lists
             # every bad row; any error rolls the whole file back
-            errors = importer(session, parsed.rows, report, progress) + list(parsed.errors)
+            importer = IMPORTERS[kind](session, parsed.rows, report, progress)
+            errors = importer.run() + list(parsed.errors)
             if errors:
                 report.errors = sorted(set(errors), key=lambda e: (e.line, e.column, e.reason))
                 raise _Rollback
@@ -149,38 +145,21 @@ def _tick(progress: Progress | None, stage: str, i: int, total: int) -> None:
         progress(stage, i, total)
 
 
-def _new_ref(
-    row: ParsedRow,
-    claim_id: int,
-    ref: str,
-    seen: dict[tuple[int, str], int],
-    existing: set[tuple[int, str]],
-    errors: list[RowError],
-    report: ImportReport,
-) -> bool:
-    """A row with a 番号: False when it repeats a row of this file (an error) or is already
-    stored (skipped, so re-importing a file adds nothing); True when it is new."""
-    if (claim_id, ref) in seen:
-        errors.append(
-            RowError(
-                row.line,
-                "番号",
-                f"番号 {ref} はこのファイルの {seen[(claim_id, ref)]} 行目と重複しています",
-            )
-        )
-        return False
-    seen[(claim_id, ref)] = row.line
-    if (claim_id, ref) in existing:
-        report.skipped += 1
-        return False
-    return True
+def _v(row: ParsedRow) -> dict[str, Any]:
+    """A row's values, each already of its column's type (csvparse checked them)."""
+    return row.values
+
+
+def _tuples(query: Any) -> Iterable[tuple[Any, ...]]:
+    """A select's rows as tuples of the selected columns (peewee's types say models)."""
+    return query.tuples()
 
 
 def _claim_ids(nos: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for chunk in _chunks(sorted(set(nos))):
         out.update(
-            Claim.select(Claim.claim_no, Claim.id).where(in_values(Claim.claim_no, chunk)).tuples()
+            _tuples(Claim.select(Claim.claim_no, Claim.id).where(in_values(Claim.claim_no, chunk)))
         )
     return out
 
@@ -193,14 +172,15 @@ def _claims_by_no(nos: Iterable[str]) -> dict[str, Claim]:
     return out
 
 
-def _missing_claim(row: ParsedRow, claims: dict[str, Claim]) -> RowError | None:
-    if row.values["claim_no"] not in claims:
-        return RowError(
-            row.line,
-            "求償権番号",
-            f"求償権番号 {row.values['claim_no']} は登録されていません（先に claims を取り込んでください）",
-        )
-    return None
+def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Obligor]:
+    """The claims' obligors by (claim id, 関係人番号): id and role only, for the row checks."""
+    out: dict[tuple[int, int], Obligor] = {}
+    for chunk in _chunks(sorted(set(claim_ids))):
+        for o in Obligor.select(Obligor.id, Obligor.claim, Obligor.obligor_no, Obligor.role).where(
+            in_values(Obligor.claim, chunk)
+        ):
+            out[(o.claim_id, o.obligor_no)] = o
+    return out
 
 
 # the columns of a receipt that the limitation engine reads (projections.engine_inputs)
@@ -258,12 +238,12 @@ def _recompute(
             try:
                 if ledger:
                     projections.recompute_ledger(claim, entries[claim.id])
-                if clocks and obligors[claim.id]:
+                if clocks:
                     receipts = [
                         e for e in entries[claim.id] if e.kind == "receipt" and not e.cancelled
                     ]
-                    clock_rows += _clock_updates(
-                        claim, obligors[claim.id], receipts, events[claim.id]
+                    clock_rows += projections.clock_updates(
+                        claim, obligors[claim.id], entries=receipts, events=events[claim.id]
                     )
             except InputError as exc:
                 failures.append((claim.id, exc))
@@ -272,36 +252,229 @@ def _recompute(
     return failures
 
 
-def _clock_updates(
-    claim: Claim,
-    obligors: list[Obligor],
-    receipts: list[LedgerEntry],
-    events: list[LimitationEvent],
-) -> list[tuple[Any, ...]]:
-    """The stored clocks that change: rows of CLOCK_FIELDS values, then the obligor's id."""
-    clocks = projections.clocks_for(
-        claim, obligors, projections.FAR_FUTURE, entries=receipts, events=events
-    )
-    out: list[tuple[Any, ...]] = []
-    for o in obligors:
-        c = clocks.get(o.obligor_no)
-        want = (
-            (
-                c.own_completes_on,
-                c.completes_on,
-                projections.stored_state(c.state),
-                c.basis,
-                c.basis_date,
-                c.basis_seq,
-                c.period_years,
-                c.via_principal,
+# --------------------------------------------------------------------------- the skeleton
+
+
+F = TypeVar("F")  # what a row names in the database: its claim, its obligor
+
+
+class _Kind(Generic[F]):
+    """One import, the same for every kind: check each row against the database, apply the
+    duplicate rule, insert the new rows in bulk, do the work that follows (recompute, links),
+    report. A kind states only what differs, by overriding the hooks below."""
+
+    model: ClassVar[Any]
+
+    def __init__(
+        self,
+        session: Session,
+        rows: list[ParsedRow],
+        report: ImportReport,
+        progress: Progress | None,
+    ) -> None:
+        self.session = session
+        self.rows = rows
+        self.report = report
+        self.progress = progress
+        self.today = session.today()
+        self.now = session.now()
+        self.errors: list[RowError] = []
+        self.seen: dict[Hashable, int] = {}  # a key of this file -> the line it is first on
+        self.claims = _claims_by_no(_v(r)["claim_no"] for r in rows)
+
+    def run(self) -> list[RowError]:
+        new_rows: list[dict[str, Any]] = []
+        sources: list[ParsedRow] = []
+        for i, row in enumerate(self.rows, 1):
+            found = self.find(row)
+            if found is not None and not self.repeats(row) and self.valid(row, found):
+                new = self.build(row, found)
+                if self.is_new(row, new):
+                    new_rows.append(new)
+                    sources.append(row)
+            _tick(self.progress, "検査", i, len(self.rows))
+        if not self.errors:
+            ids = self.insert(new_rows)
+            self.after_insert(new_rows, sources, ids)
+        self.report.added = len(new_rows)
+        return self.errors
+
+    def error(self, row: ParsedRow, column: str, reason: str) -> None:
+        self.errors.append(RowError(row.line, column, reason))
+
+    def repeated(self, row: ParsedRow, key: Hashable, column: str, label: str) -> bool:
+        """The key was on an earlier line of this file: an error."""
+        first = self.seen.setdefault(key, row.line)
+        if first != row.line:
+            self.error(row, column, f"{label} はこのファイルの {first} 行目と重複しています")
+        return first != row.line
+
+    def insert(self, new_rows: list[dict[str, Any]]) -> list[int]:
+        """Insert in batches; the new rows' ids, in order (SQLite gives the rows of one
+        multi-row INSERT consecutive rowids ending at the last one)."""
+        ids: list[int] = []
+        for chunk in _chunks(new_rows):
+            last = bulk_insert(self.model, chunk)
+            ids.extend(range(last - len(chunk) + 1, last + 1))
+            _tick(self.progress, "登録", len(ids), len(new_rows))
+        return ids
+
+    def claim(self, row: ParsedRow) -> Claim | None:
+        """The row's claim; None (an error recorded) when it is not stored."""
+        no = _v(row)["claim_no"]
+        claim = self.claims.get(no)
+        if claim is None:
+            self.error(
+                row,
+                "求償権番号",
+                f"求償権番号 {no} は登録されていません（先に claims を取り込んでください）",
             )
-            if c
-            else (None, None, None, None, None, None, None, False)
-        )
-        if want != tuple(getattr(o, f) for f in projections.CLOCK_FIELDS):
-            out.append((*want, o.id))
-    return out
+        return claim
+
+    # ------------------------------------------------------------------- the hooks
+
+    def find(self, row: ParsedRow) -> F | None:
+        """What the row names in the database; None (an error recorded) when it is not there."""
+        raise NotImplementedError
+
+    def repeats(self, row: ParsedRow) -> bool:
+        """The row's key repeats an earlier row of the file (checked before the row's values)."""
+        return False
+
+    def valid(self, row: ParsedRow, found: F) -> bool:
+        """The kind's own checks (errors recorded); False: go no further with the row."""
+        return True
+
+    def build(self, row: ParsedRow, found: F) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def is_new(self, row: ParsedRow, new: dict[str, Any]) -> bool:
+        """The duplicate rule: False when the row is already stored (skipped) or refused."""
+        raise NotImplementedError
+
+    def after_insert(
+        self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
+    ) -> None:
+        """Work the new rows call for; errors it records still roll the file back."""
+
+
+class _Keyed(_Kind[F]):
+    """Claims and obligors: matched by their key; a stored key is skipped when every field
+    matches, and refused when one differs (changes are made on screen, never by a file)."""
+
+    key_column: ClassVar[str]
+    differ_hint: ClassVar[str] = ""
+
+    def key(self, row: ParsedRow) -> tuple[Hashable, str]:
+        """The row's key within the file, and how a message names it."""
+        raise NotImplementedError
+
+    def stored(self, new: dict[str, Any]) -> Any | None:
+        raise NotImplementedError
+
+    def same(self, stored: Any, row: ParsedRow) -> bool:
+        raise NotImplementedError
+
+    def repeats(self, row: ParsedRow) -> bool:
+        key, label = self.key(row)
+        return self.repeated(row, key, self.key_column, label)
+
+    def is_new(self, row: ParsedRow, new: dict[str, Any]) -> bool:
+        have = self.stored(new)
+        if have is None:
+            return True
+        if self.same(have, row):
+            self.report.skipped += 1
+        else:
+            self.error(
+                row,
+                self.key_column,
+                f"{self.key(row)[1]} はすでに登録されていて内容が異なります{self.differ_hint}",
+            )
+        return False
+
+
+class _Referenced(_Kind[tuple[Claim, Obligor]]):
+    """Receipts, events and contacts: the 番号 rule (SPEC 5.4). A row with a 番号 is matched
+    by it alone: a new 番号 is added even when every other field equals a stored row, a stored
+    one is skipped. Only a row without 番号 is matched on ``plain_fields`` (model field names,
+    the claim first), and refused as a duplicate when they all equal a stored row's."""
+
+    obligor_column: ClassVar[str] = "関係人番号"  # the CSV column naming the obligor
+    obligor_value: ClassVar[str] = "obligor_no"
+    obligor_field: ClassVar[str] = "obligor"  # the model's field for it
+    plain_fields: ClassVar[tuple[str, ...]]
+    plain_column: ClassVar[str]
+    plain_reason: ClassVar[str]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.obligors = _obligor_ids(c.id for c in self.claims.values())
+        self.stored_refs: set[tuple[int, str]] = set()
+        self.stored_plain: set[tuple[Any, ...]] = set()
+        columns = [getattr(self.model, f) for f in ("ref", *self.plain_fields)]
+        for chunk in _chunks([c.id for c in self.claims.values()]):
+            for ref, *plain in self.model.select(*columns).where(self.stored_rows(chunk)).tuples():
+                if ref:
+                    self.stored_refs.add((plain[0], ref))
+                self.stored_plain.add(tuple(plain))
+
+    def stored_rows(self, claim_ids: list[int]) -> Any:
+        """Which stored rows a new row may repeat."""
+        return in_values(self.model.claim, claim_ids)
+
+    def find(self, row: ParsedRow) -> tuple[Claim, Obligor] | None:
+        claim = self.claim(row)
+        if claim is None:
+            return None
+        no = _v(row)[self.obligor_value]
+        obligor = self.obligors.get((claim.id, no))
+        if obligor is None:
+            self.error(
+                row, self.obligor_column, f"関係人番号 {no} は {claim.claim_no} にありません"
+            )
+            return None
+        return claim, obligor
+
+    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+        """The kind's own check of a row: the column and reason it is refused for, or None."""
+        return None
+
+    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+        """The kind's own columns of the new row."""
+        raise NotImplementedError
+
+    def valid(self, row: ParsedRow, found: tuple[Claim, Obligor]) -> bool:
+        problem = self.refusal(_v(row), *found)
+        if problem is not None:
+            self.error(row, *problem)
+        return problem is None
+
+    def build(self, row: ParsedRow, found: tuple[Claim, Obligor]) -> dict[str, Any]:
+        (claim, obligor), v = found, _v(row)
+        return {
+            "claim": claim.id,
+            self.obligor_field: obligor.id,
+            **self.fields(v, claim),
+            "ref": v.get("ref"),
+            "created_by": self.session.login,
+            "created_at": self.now,
+        }
+
+    def is_new(self, row: ParsedRow, new: dict[str, Any]) -> bool:
+        ref = new["ref"]
+        if ref:
+            key = (new["claim"], ref)
+            if self.repeated(row, key, "番号", f"番号 {ref}"):
+                return False
+            if key in self.stored_refs:
+                self.report.skipped += 1
+                return False
+            return True
+        if tuple(new[f] for f in self.plain_fields) in self.stored_plain:
+            self.error(row, self.plain_column, self.plain_reason)
+            return False
+        return True
 
 
 # --------------------------------------------------------------------------- claims
@@ -329,123 +502,98 @@ def _claim_values(v: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _same_claim(
-    c: Claim, v: dict[str, Any], logins: dict[int, str], munis: dict[int, set[str]]
-) -> bool:
-    """The stored claim matches the row (``logins``: every staff id's login; ``munis``: the
-    stored claims' municipalities, read beforehand so a re-import is not two queries a row)."""
-    want = _claim_values(v)
-    have = {k: getattr(c, k) for k in CLAIM_FIELDS}
-    if want != have:
-        return False
-    if logins.get(c.staff_id) != v["staff"]:
-        return False
-    return munis.get(c.id, set()) == set(v["municipalities"])
-
-
 def _municipalities(claim_ids: list[int]) -> dict[int, set[str]]:
     out: dict[int, set[str]] = defaultdict(set)
     for chunk in _chunks(claim_ids):
-        for claim_id, name in (
-            ClaimMunicipality.select(ClaimMunicipality.claim, ClaimMunicipality.name)
-            .where(in_values(ClaimMunicipality.claim, chunk))
-            .tuples()
+        for claim_id, name in _tuples(
+            ClaimMunicipality.select(ClaimMunicipality.claim, ClaimMunicipality.name).where(
+                in_values(ClaimMunicipality.claim, chunk)
+            )
         ):
             out[claim_id].add(name)
     return out
 
 
-def _import_claims(
-    session: Session, rows: list[ParsedRow], report: ImportReport, progress: Progress | None
-) -> list[RowError]:
-    errors: list[RowError] = []
-    staff = {s.login: s.id for s in Staff.select(Staff.login, Staff.id).where(Staff.active == True)}  # noqa: E712
-    existing = _claims_by_no(r.values["claim_no"] for r in rows)
-    logins = dict(Staff.select(Staff.id, Staff.login).tuples())
-    existing_munis = _municipalities([c.id for c in existing.values()])
-    seen: dict[str, int] = {}
-    today = session.today()
-    now = session.now()
-    new_rows: list[dict[str, Any]] = []
-    munis: dict[str, list[str]] = {}
-    for i, row in enumerate(rows, 1):
-        v = row.values
-        no = v["claim_no"]
-        if no in seen:
-            errors.append(
-                RowError(
-                    row.line, "求償権番号", f"{no} はこのファイルの {seen[no]} 行目と重複しています"
-                )
+class _Claims(_Keyed[str]):
+    model = Claim
+    key_column = "求償権番号"
+    differ_hint = "（変更は画面から行ってください）"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.staff = {
+            s.login: s.id
+            for s in Staff.select(Staff.login, Staff.id).where(Staff.active == True)  # noqa: E712
+        }
+        # every staff id's login, and the stored claims' municipalities, read beforehand so
+        # a re-import is not two queries a row
+        self.logins: dict[int | None, str] = dict(_tuples(Staff.select(Staff.id, Staff.login)))
+        self.munis = _municipalities([c.id for c in self.claims.values()])
+
+    def find(self, row: ParsedRow) -> str:
+        return _v(row)["claim_no"]
+
+    def key(self, row: ParsedRow) -> tuple[Hashable, str]:
+        no = _v(row)["claim_no"]
+        return no, no
+
+    def valid(self, row: ParsedRow, found: str) -> bool:
+        # every bad value of the row is reported, and a stored claim is still compared
+        v = _v(row)
+        if v["staff"] not in self.staff:
+            self.error(
+                row,
+                "担当者",
+                f"{v['staff']} は登録された担当者ではありません（kyusho staff add で登録）",
             )
-            continue
-        seen[no] = row.line
-        if v["staff"] not in staff:
-            errors.append(
-                RowError(
-                    row.line,
-                    "担当者",
-                    f"{v['staff']} は登録された担当者ではありません（kyusho staff add で登録）",
-                )
-            )
-        if v["subrogation_date"] > today:
-            errors.append(RowError(row.line, "代位弁済日", "未来の日付は入力できません"))
+        if v["subrogation_date"] > self.today:
+            self.error(row, "代位弁済日", "未来の日付は入力できません")
         if v["contract_date"] > v["subrogation_date"]:
-            errors.append(
-                RowError(row.line, "委託契約日", "委託契約日は代位弁済日以前にしてください")
-            )
+            self.error(row, "委託契約日", "委託契約日は代位弁済日以前にしてください")
         if v["loan_principal"] + v["loan_interest"] <= 0:
-            errors.append(
-                RowError(
-                    row.line, "代位弁済元金", "代位弁済元金と利息の合計は1円以上にしてください"
-                )
-            )
-        if no in existing:
-            if _same_claim(existing[no], v, logins, existing_munis):
-                report.skipped += 1
-            else:
-                errors.append(
-                    RowError(
-                        row.line,
-                        "求償権番号",
-                        f"{no} はすでに登録されていて内容が異なります（変更は画面から行ってください）",
-                    )
-                )
-            continue
-        principal = v["loan_principal"] + v["loan_interest"]
-        new_rows.append(
-            {
-                **_claim_values(v),
-                "claim_no": no,
-                "staff": staff.get(v["staff"]),
-                "status": "active",
-                "status_since": v["subrogation_date"],
-                "note": "",
-                "version": 1,
-                "updated_at": now,
-                "updated_by": session.login,
-                "principal_outstanding": principal,
-                "costs_outstanding": 0,
-                "damages_at_last": 0,
-                "last_entry_on": v["subrogation_date"],
-                "last_receipt_on": None,
-                "debtor_name": "",
-                "debtor_kana": "",
-            }
-        )
-        munis[no] = v["municipalities"]
-        _tick(progress, "検査", i, len(rows))
-    if errors:
-        return errors
-    for i, chunk in enumerate(_chunks(new_rows), 1):
-        bulk_insert(Claim, chunk)
-        _tick(progress, "登録", min(i * BATCH, len(new_rows)), len(new_rows))
-    if munis:
-        ids = _claim_ids(munis)
-        links = [{"claim": ids[no], "name": m} for no, names in munis.items() for m in names]
+            self.error(row, "代位弁済元金", "代位弁済元金と利息の合計は1円以上にしてください")
+        return True
+
+    def build(self, row: ParsedRow, found: str) -> dict[str, Any]:
+        v = _v(row)
+        return {
+            **_claim_values(v),
+            "claim_no": v["claim_no"],
+            "staff": self.staff.get(v["staff"]),
+            "status": "active",
+            "status_since": v["subrogation_date"],
+            "note": "",
+            "version": 1,
+            "updated_at": self.now,
+            "updated_by": self.session.login,
+            "principal_outstanding": v["loan_principal"] + v["loan_interest"],
+            "costs_outstanding": 0,
+            "damages_at_last": 0,
+            "last_entry_on": v["subrogation_date"],
+            "last_receipt_on": None,
+            "debtor_name": "",
+            "debtor_kana": "",
+        }
+
+    def stored(self, new: dict[str, Any]) -> Claim | None:
+        return self.claims.get(new["claim_no"])
+
+    def same(self, stored: Claim, row: ParsedRow) -> bool:
+        v = _v(row)
+        if _claim_values(v) != {k: getattr(stored, k) for k in CLAIM_FIELDS}:
+            return False
+        if self.logins.get(stored.staff_id) != v["staff"]:
+            return False
+        return self.munis.get(stored.id, set()) == set(v["municipalities"])
+
+    def after_insert(
+        self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
+    ) -> None:
+        munis = {v["claim_no"]: v["municipalities"] for v in map(_v, sources)}
+        ids_by_no = _claim_ids(munis)
+        links = [{"claim": ids_by_no[no], "name": m} for no, names in munis.items() for m in names]
         for chunk in _chunks(links):
             bulk_insert(ClaimMunicipality, chunk)
-    report.added = len(new_rows)
-    return errors
 
 
 # --------------------------------------------------------------------------- obligors
@@ -453,379 +601,216 @@ def _import_claims(
 OBLIGOR_FIELDS = ("role", "kind", "name", "kana", "merchant", "birth_date", "address", "state")
 
 
-def _import_obligors(
-    session: Session, rows: list[ParsedRow], report: ImportReport, progress: Progress | None
-) -> list[RowError]:
-    errors: list[RowError] = []
-    claims = _claims_by_no(r.values["claim_no"] for r in rows)
-    existing: dict[tuple[int, int], Obligor] = {}
-    for chunk in _chunks([c.id for c in claims.values()]):
-        for o in Obligor.select().where(in_values(Obligor.claim, chunk)):
-            existing[(o.claim_id, o.obligor_no)] = o
-    seen: dict[tuple[str, int], int] = {}
-    new_rows: list[dict[str, Any]] = []
-    debtors: dict[int, tuple[str, str]] = {}
-    for i, row in enumerate(rows, 1):
-        v = row.values
-        err = _missing_claim(row, claims)
-        if err:
-            errors.append(err)
-            continue
-        claim = claims[v["claim_no"]]
-        key = (v["claim_no"], v["obligor_no"])
-        if key in seen:
-            errors.append(
-                RowError(
-                    row.line,
-                    "関係人番号",
-                    f"{v['claim_no']} の関係人番号 {v['obligor_no']} はこのファイルの {seen[key]} 行目と重複しています",
-                )
-            )
-            continue
-        seen[key] = row.line
-        have = existing.get((claim.id, v["obligor_no"]))
-        if have is not None:
-            # state is left out: events and staff change it after the import (免責確定 etc.)
-            if all(getattr(have, f) == v[f] for f in OBLIGOR_FIELDS if f != "state"):
-                report.skipped += 1
-            else:
-                errors.append(
-                    RowError(
-                        row.line,
-                        "関係人番号",
-                        f"{v['claim_no']} の関係人番号 {v['obligor_no']} はすでに登録されていて内容が異なります",
-                    )
-                )
-            continue
-        new_rows.append(
-            {
-                "claim": claim.id,
-                "obligor_no": v["obligor_no"],
-                **{f: v[f] for f in OBLIGOR_FIELDS},
-                "name_key": name_key(v["name"]),
-                "kana_key": kana_key(v["kana"]),
-                "liable": True,
-            }
-        )
-        if v["role"] == "principal_debtor":
-            debtors[claim.id] = (v["name"], kana_key(v["kana"]))
-        _tick(progress, "検査", i, len(rows))
-    if errors:
-        return errors
-    for chunk in _chunks(new_rows):
-        bulk_insert(Obligor, chunk)
-    bulk_update(
-        Claim,
-        ("debtor_name", "debtor_kana"),
-        ((name, kana, claim_id) for claim_id, (name, kana) in debtors.items()),
-    )
-    # every claim needs its principal debtor
-    affected = {r["claim"] for r in new_rows}
-    for chunk in _chunks(sorted(affected)):
-        have_debtor = {
-            o.claim_id
-            for o in Obligor.select(Obligor.claim).where(
-                in_values(Obligor.claim, chunk) & (Obligor.role == "principal_debtor")
-            )
+class _Obligors(_Keyed[Claim]):
+    model = Obligor
+    key_column = "関係人番号"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.existing: dict[tuple[int, int], Obligor] = {}
+        for chunk in _chunks([c.id for c in self.claims.values()]):
+            for o in Obligor.select().where(in_values(Obligor.claim, chunk)):
+                self.existing[(o.claim_id, o.obligor_no)] = o
+
+    def find(self, row: ParsedRow) -> Claim | None:
+        return self.claim(row)
+
+    def key(self, row: ParsedRow) -> tuple[Hashable, str]:
+        v = _v(row)
+        no, obligor_no = v["claim_no"], v["obligor_no"]
+        return (no, obligor_no), f"{no} の関係人番号 {obligor_no}"
+
+    def build(self, row: ParsedRow, found: Claim) -> dict[str, Any]:
+        v = _v(row)
+        return {
+            "claim": found.id,
+            "obligor_no": v["obligor_no"],
+            **{f: v[f] for f in OBLIGOR_FIELDS},
+            "name_key": name_key(v["name"]),
+            "kana_key": kana_key(v["kana"]),
+            "liable": True,
         }
-        for claim_id in set(chunk) - have_debtor:
-            line = next(r.line for r in rows if claims[r.values["claim_no"]].id == claim_id)
-            errors.append(RowError(line, "区分", "主債務者（関係人番号1）がいません"))
-    if errors:
-        return errors
-    _recompute(affected, ledger=False, clocks=True)
-    report.added = len(new_rows)
-    return errors
 
+    def stored(self, new: dict[str, Any]) -> Obligor | None:
+        return self.existing.get((new["claim"], new["obligor_no"]))
 
-# --------------------------------------------------------------------------- receipts, events, contacts
+    def same(self, stored: Obligor, row: ParsedRow) -> bool:
+        # state is left out: events and staff change it after the import (免責確定 etc.)
+        return all(getattr(stored, f) == _v(row)[f] for f in OBLIGOR_FIELDS if f != "state")
 
-
-def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Obligor]:
-    """The claims' obligors by (claim id, 関係人番号): id and role only, for the row checks."""
-    out: dict[tuple[int, int], Obligor] = {}
-    for chunk in _chunks(sorted(set(claim_ids))):
-        for o in Obligor.select(Obligor.id, Obligor.claim, Obligor.obligor_no, Obligor.role).where(
-            in_values(Obligor.claim, chunk)
-        ):
-            out[(o.claim_id, o.obligor_no)] = o
-    return out
-
-
-def _import_receipts(
-    session: Session, rows: list[ParsedRow], report: ImportReport, progress: Progress | None
-) -> list[RowError]:
-    errors: list[RowError] = []
-    claims = _claims_by_no(r.values["claim_no"] for r in rows)
-    obligors = _obligor_ids(c.id for c in claims.values())
-    existing_refs: set[tuple[int, str]] = set()
-    existing_plain: set[tuple[int, date, int, int | None]] = set()
-    for chunk in _chunks([c.id for c in claims.values()]):
-        for e in LedgerEntry.select(
-            LedgerEntry.claim,
-            LedgerEntry.ref,
-            LedgerEntry.date,
-            LedgerEntry.amount,
-            LedgerEntry.payer,
-        ).where(in_values(LedgerEntry.claim, chunk) & (LedgerEntry.kind == "receipt")):
-            if e.ref:
-                existing_refs.add((e.claim_id, e.ref))
-            existing_plain.add((e.claim_id, e.date, e.amount, e.payer_id))
-    today = session.today()
-    seen_refs: dict[tuple[int, str], int] = {}
-    new_rows: list[dict[str, Any]] = []
-    lines: list[int] = []
-    now = session.now()
-    for i, row in enumerate(rows, 1):
-        v = row.values
-        err = _missing_claim(row, claims)
-        if err:
-            errors.append(err)
-            continue
-        claim = claims[v["claim_no"]]
-        payer = obligors.get((claim.id, v["payer"]))
-        if payer is None:
-            errors.append(
-                RowError(
-                    row.line, "入金者", f"関係人番号 {v['payer']} は {claim.claim_no} にありません"
+    def after_insert(
+        self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
+    ) -> None:
+        # the claim list shows each claim's principal debtor
+        bulk_update(
+            Claim,
+            ("debtor_name", "debtor_kana"),
+            (
+                (r["name"], r["kana_key"], r["claim"])
+                for r in new_rows
+                if r["role"] == "principal_debtor"
+            ),
+        )
+        # every claim needs its principal debtor
+        affected = {r["claim"] for r in new_rows}
+        for chunk in _chunks(sorted(affected)):
+            have_debtor = {
+                o.claim_id
+                for o in Obligor.select(Obligor.claim).where(
+                    in_values(Obligor.claim, chunk) & (Obligor.role == "principal_debtor")
                 )
-            )
-            continue
+            }
+            for claim_id in set(chunk) - have_debtor:
+                line = next(
+                    r.line for r in self.rows if self.claims[_v(r)["claim_no"]].id == claim_id
+                )
+                self.errors.append(RowError(line, "区分", "主債務者（関係人番号1）がいません"))
+        if not self.errors:
+            _recompute(affected, ledger=False, clocks=True)
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+class _Receipts(_Referenced):
+    model = LedgerEntry
+    obligor_column = "入金者"
+    obligor_value = "payer"
+    obligor_field = "payer"
+    plain_fields = ("claim", "date", "amount", "payer")
+    plain_column = "入金日"
+    plain_reason = "同じ入金（日付・金額・入金者）がすでに登録されています（番号列を付けると再取込で飛ばせます）"
+
+    def stored_rows(self, claim_ids: list[int]) -> Any:
+        return super().stored_rows(claim_ids) & (LedgerEntry.kind == "receipt")
+
+    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
         if v["date"] < claim.subrogation_date:
-            errors.append(
-                RowError(
-                    row.line,
-                    "入金日",
-                    f"代位弁済日（{claim.subrogation_date.isoformat()}）より前です",
-                )
-            )
-            continue
-        if v["date"] > today:
-            errors.append(RowError(row.line, "入金日", "未来の日付は入力できません"))
-            continue
+            return "入金日", f"代位弁済日（{claim.subrogation_date.isoformat()}）より前です"
+        if v["date"] > self.today:
+            return "入金日", "未来の日付は入力できません"
         if claim.status in ("waived", "paid"):
-            errors.append(
-                RowError(
-                    row.line,
-                    "求償権番号",
-                    f"状態が「{claim.status}」の求償権には入金を記録できません",
-                )
+            return "求償権番号", f"状態が「{claim.status}」の求償権には入金を記録できません"
+        return None
+
+    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+        return {
+            "kind": "receipt",
+            "date": v["date"],
+            "amount": v["amount"],
+            "method": v["method"],
+            "note": "",
+            "post_write_off": claim.status == "written_off"
+            and claim.written_off_on is not None
+            and v["date"] > claim.written_off_on,
+        }
+
+    def after_insert(
+        self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
+    ) -> None:
+        # an engine refusal (overpayment) names the entry that caused it: report its line
+        line_of_entry: dict[int | None, int] = {
+            entry_id: row.line for entry_id, row in zip(ids, sources, strict=True)
+        }
+        claim_line: dict[int, int] = {}
+        for r, row in zip(new_rows, sources, strict=True):
+            claim_line.setdefault(r["claim"], row.line)
+        for claim_id, exc in _recompute(claim_line, ledger=True, clocks=True):
+            seq = getattr(exc, "seq", None)
+            self.errors.append(
+                RowError(line_of_entry.get(seq, claim_line[claim_id]), exc.field, exc.message)
             )
-            continue
-        ref = v.get("ref")
-        if ref and not _new_ref(row, claim.id, ref, seen_refs, existing_refs, errors, report):
-            continue
-        elif (claim.id, v["date"], v["amount"], payer.id) in existing_plain:
-            errors.append(
-                RowError(
-                    row.line,
-                    "入金日",
-                    "同じ入金（日付・金額・入金者）がすでに登録されています（番号列を付けると再取込で飛ばせます）",
-                )
-            )
-            continue
-        new_rows.append(
-            {
-                "claim": claim.id,
-                "kind": "receipt",
-                "date": v["date"],
-                "amount": v["amount"],
-                "payer": payer.id,
-                "method": v["method"],
-                "ref": ref,
-                "note": "",
-                "post_write_off": claim.status == "written_off"
-                and claim.written_off_on is not None
-                and v["date"] > claim.written_off_on,
-                "created_by": session.login,
-                "created_at": now,
-            }
-        )
-        lines.append(row.line)
-        _tick(progress, "検査", i, len(rows))
-    if errors:
-        return errors
-    # SQLite gives the rows of one multi-row INSERT consecutive rowids ending at lastrowid,
-    # so each new entry's id maps back to its line for reporting engine refusals
-    line_of_entry: dict[int, int] = {}
-    for chunk, chunk_lines in zip(_chunks(new_rows), _chunks(lines), strict=True):
-        last = bulk_insert(LedgerEntry, chunk)
-        for offset, line in enumerate(chunk_lines):
-            line_of_entry[last - len(chunk) + 1 + offset] = line
-    claim_line: dict[int, int] = {}
-    for r, line in zip(new_rows, lines, strict=True):
-        claim_line.setdefault(r["claim"], line)
-    for claim_id, exc in _recompute(claim_line, ledger=True, clocks=True):
-        seq = getattr(exc, "seq", None)
-        errors.append(
-            RowError(line_of_entry.get(seq, claim_line[claim_id]), exc.field, exc.message)
-        )
-    report.added = len(new_rows)
-    return errors
 
 
-def _import_events(
-    session: Session, rows: list[ParsedRow], report: ImportReport, progress: Progress | None
-) -> list[RowError]:
-    errors: list[RowError] = []
-    claims = _claims_by_no(r.values["claim_no"] for r in rows)
-    obligors = _obligor_ids(c.id for c in claims.values())
-    existing_refs: set[tuple[int, str]] = set()
-    existing_plain: set[tuple[int, int, str, date]] = set()
-    for chunk in _chunks([c.id for c in claims.values()]):
-        for e in LimitationEvent.select().where(in_values(LimitationEvent.claim, chunk)):
-            if e.ref:
-                existing_refs.add((e.claim_id, e.ref))
-            existing_plain.add((e.claim_id, e.obligor_id, e.kind, e.date))
-    today = session.today()
-    now = session.now()
-    new_rows: list[dict[str, Any]] = []
-    states: list[tuple[int, str]] = []
-    seen_refs: dict[tuple[int, str], int] = {}
-    for i, row in enumerate(rows, 1):
-        v = row.values
-        err = _missing_claim(row, claims)
-        if err:
-            errors.append(err)
-            continue
-        claim = claims[v["claim_no"]]
-        ob = obligors.get((claim.id, v["obligor_no"]))
-        if ob is None:
-            errors.append(
-                RowError(
-                    row.line,
-                    "関係人番号",
-                    f"関係人番号 {v['obligor_no']} は {claim.claim_no} にありません",
-                )
-            )
-            continue
-        if ob.role == "collateral_provider":
-            errors.append(RowError(row.line, "関係人番号", "物上保証人には時効の管理がありません"))
-            continue
-        if v["date"] < claim.subrogation_date or v["date"] > today:
-            errors.append(RowError(row.line, "日付", "代位弁済日から今日までの日付にしてください"))
-            continue
-        ref = v.get("ref")
-        if ref and not _new_ref(row, claim.id, ref, seen_refs, existing_refs, errors, report):
-            continue
-        elif (claim.id, ob.id, v["kind"], v["date"]) in existing_plain:
-            errors.append(
-                RowError(row.line, "事由", "同じ事由（関係人・事由・日付）がすでに登録されています")
-            )
-            continue
-        new_rows.append(
-            {
-                "claim": claim.id,
-                "obligor": ob.id,
-                "kind": v["kind"],
-                "date": v["date"],
-                "until": v["until"],
-                "ref": ref,
-                "note": "",
-                "created_by": session.login,
-                "created_at": now,
-            }
-        )
-        if v["kind"] in ("discharge", "extinguished"):
-            states.append((ob.id, "discharged" if v["kind"] == "discharge" else "extinguished"))
-        _tick(progress, "検査", i, len(rows))
-    if errors:
-        return errors
-    for chunk in _chunks(new_rows):
-        bulk_insert(LimitationEvent, chunk)
-    # in file order, so the last of two such events of one obligor wins
-    bulk_update(Obligor, ("state",), ((state, ob_id) for ob_id, state in states))
-    _recompute({r["claim"] for r in new_rows}, ledger=False, clocks=True)
-    report.added = len(new_rows)
-    return errors
+# --------------------------------------------------------------------------- events
 
 
-def _import_contacts(
-    session: Session, rows: list[ParsedRow], report: ImportReport, progress: Progress | None
-) -> list[RowError]:
-    errors: list[RowError] = []
-    claims = _claims_by_no(r.values["claim_no"] for r in rows)
-    obligors = _obligor_ids(c.id for c in claims.values())
-    staff = {s.login for s in Staff.select(Staff.login)}
-    existing_refs: set[tuple[int, str]] = set()
-    existing_plain: set[tuple[int, datetime, str]] = set()
-    for chunk in _chunks([c.id for c in claims.values()]):
-        for c in Contact.select(Contact.claim, Contact.ref, Contact.at, Contact.channel).where(
-            in_values(Contact.claim, chunk)
-        ):
-            if c.ref:
-                existing_refs.add((c.claim_id, c.ref))
-            existing_plain.add((c.claim_id, c.at, c.channel))
-    now = session.now()
-    new_rows: list[dict[str, Any]] = []
-    seen_refs: dict[tuple[int, str], int] = {}
-    for i, row in enumerate(rows, 1):
-        v = row.values
-        err = _missing_claim(row, claims)
-        if err:
-            errors.append(err)
-            continue
-        claim = claims[v["claim_no"]]
-        ob = obligors.get((claim.id, v["obligor_no"]))
-        if ob is None:
-            errors.append(
-                RowError(
-                    row.line,
-                    "関係人番号",
-                    f"関係人番号 {v['obligor_no']} は {claim.claim_no} にありません",
-                )
-            )
-            continue
-        if v["staff"] not in staff:
-            errors.append(
-                RowError(row.line, "担当者", f"{v['staff']} は登録された担当者ではありません")
-            )
-            continue
-        ref = v.get("ref")
-        if ref and not _new_ref(row, claim.id, ref, seen_refs, existing_refs, errors, report):
-            continue
-        if not ref and (claim.id, v["at"], v["channel"]) in existing_plain:
-            errors.append(
-                RowError(row.line, "日時", "同じ交渉記録（日時・方法）がすでに登録されています")
-            )
-            continue
-        new_rows.append(
-            {
-                "claim": claim.id,
-                "obligor": ob.id,
-                "at": v["at"],
-                "staff": v["staff"],
-                "channel": v["channel"],
-                "outcome": v["outcome"],
-                "note": v["note"],
-                "promised_amount": v["promised_amount"],
-                "promised_on": v["promised_on"],
-                "next_action": v["next_action"],
-                "next_on": v["next_on"],
-                "next_done": False,
-                "ref": ref,
-                "created_by": session.login,
-                "created_at": now,
-            }
+class _Events(_Referenced):
+    model = LimitationEvent
+    plain_fields = ("claim", "obligor", "kind", "date")
+    plain_column = "事由"
+    plain_reason = "同じ事由（関係人・事由・日付）がすでに登録されています"
+
+    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+        if obligor.role == "collateral_provider":
+            return "関係人番号", "物上保証人には時効の管理がありません"
+        if v["date"] < claim.subrogation_date or v["date"] > self.today:
+            return "日付", "代位弁済日から今日までの日付にしてください"
+        return None
+
+    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+        return {"kind": v["kind"], "date": v["date"], "until": v["until"], "note": ""}
+
+    def after_insert(
+        self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
+    ) -> None:
+        # in file order, so the last of two such events of one obligor wins
+        ends = {"discharge": "discharged", "extinguished": "extinguished"}
+        bulk_update(
+            Obligor,
+            ("state",),
+            ((ends[r["kind"]], r["obligor"]) for r in new_rows if r["kind"] in ends),
         )
-        _tick(progress, "検査", i, len(rows))
-    if errors:
-        return errors
-    for chunk in _chunks(new_rows):
-        bulk_insert(Contact, chunk)
-    # as when a contact is entered by hand, only the latest next action of a claim stays open
-    for chunk in _chunks(sorted({r["claim"] for r in new_rows if r["next_on"] is not None})):
-        latest: dict[int, int] = {}
-        for c in (
-            Contact.select(Contact.id, Contact.claim, Contact.at)
-            .where(in_values(Contact.claim, chunk) & Contact.next_on.is_null(False))
-            .order_by(Contact.at, Contact.id)
-        ):
-            latest[c.claim_id] = c.id
-        Contact.update(next_done=True).where(
-            in_values(Contact.claim, chunk)
-            & Contact.next_on.is_null(False)
-            & ~in_values(Contact.id, list(latest.values()))
-        ).execute()
-    report.added = len(new_rows)
-    return errors
+        _recompute({r["claim"] for r in new_rows}, ledger=False, clocks=True)
+
+
+# --------------------------------------------------------------------------- contacts
+
+
+CONTACT_FIELDS = (
+    "at",
+    "staff",
+    "channel",
+    "outcome",
+    "note",
+    "promised_amount",
+    "promised_on",
+    "next_action",
+    "next_on",
+)
+
+
+class _Contacts(_Referenced):
+    model = Contact
+    plain_fields = ("claim", "at", "channel")
+    plain_column = "日時"
+    plain_reason = "同じ交渉記録（日時・方法）がすでに登録されています"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.staff = {s.login for s in Staff.select(Staff.login)}
+
+    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+        if v["staff"] not in self.staff:
+            return "担当者", f"{v['staff']} は登録された担当者ではありません"
+        return None
+
+    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+        return {**{f: v[f] for f in CONTACT_FIELDS}, "next_done": False}
+
+    def after_insert(
+        self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
+    ) -> None:
+        # as when a contact is entered by hand, only the latest next action of a claim stays open
+        for chunk in _chunks(sorted({r["claim"] for r in new_rows if r["next_on"] is not None})):
+            latest: dict[int, int] = {}
+            for c in (
+                Contact.select(Contact.id, Contact.claim, Contact.at)
+                .where(in_values(Contact.claim, chunk) & Contact.next_on.is_null(False))
+                .order_by(Contact.at, Contact.id)
+            ):
+                latest[c.claim_id] = c.id
+            Contact.update(next_done=True).where(
+                in_values(Contact.claim, chunk)
+                & Contact.next_on.is_null(False)
+                & ~in_values(Contact.id, list(latest.values()))
+            ).execute()
+
+
+IMPORTERS: dict[str, type[_Kind[Any]]] = {
+    "claims": _Claims,
+    "obligors": _Obligors,
+    "receipts": _Receipts,
+    "events": _Events,
+    "contacts": _Contacts,
+}

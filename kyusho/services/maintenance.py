@@ -83,35 +83,10 @@ def rebuild(session: Session, *, write: bool = True, progress=None) -> RebuildRe
 
 
 def _clock_changes(claim, obligors, receipts, events, write: bool) -> int:
-    if not obligors:
-        return 0
-    clocks = projections.clocks_for(
-        claim, obligors, projections.FAR_FUTURE, entries=receipts, events=events
-    )
-    changed = 0
-    for o in obligors:
-        c = clocks.get(o.obligor_no)
-        want = (
-            (
-                c.own_completes_on,
-                c.completes_on,
-                projections.stored_state(c.state),
-                c.basis,
-                c.basis_date,
-                c.basis_seq,
-                c.period_years,
-                c.via_principal,
-            )
-            if c
-            else (None, None, None, None, None, None, None, False)
-        )
-        if want != tuple(getattr(o, f) for f in projections.CLOCK_FIELDS):
-            changed += 1
-            if write:
-                Obligor.update(**dict(zip(projections.CLOCK_FIELDS, want, strict=True))).where(
-                    Obligor.id == o.id
-                ).execute()
-    return changed
+    updates = projections.clock_updates(claim, obligors, entries=receipts, events=events)
+    if write:
+        projections.save_clocks(updates)
+    return len(updates)
 
 
 def backup(session: Session, dest: Path) -> Path:

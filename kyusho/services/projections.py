@@ -8,9 +8,11 @@ the functions here, so rebuild and the write paths can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from kyusho.errors import InputError
 from kyusho.rules import ledger, limitation, year_end
@@ -261,44 +263,70 @@ def stored_state(state: str) -> str:
     return "running" if state == "completed" else state
 
 
-def recompute_clocks(
-    claim: Claim, obligors: list[Obligor] | None = None, *, save: bool = True
-) -> int:
-    """Recompute and store every obligor's clock; returns how many obligors changed.
+def stored_clock(clock: limitation.Clock | None) -> tuple[Any, ...]:
+    """The Obligor columns (CLOCK_FIELDS order) that store ``clock``; None: no clock kept
+    (物上保証人). The one place the engine's clock becomes stored columns."""
+    if clock is None:
+        return (None, None, None, None, None, None, None, False)
+    return (
+        clock.own_completes_on,
+        clock.completes_on,
+        stored_state(clock.state),
+        clock.basis,
+        clock.basis_date,
+        clock.basis_seq,
+        clock.period_years,
+        clock.via_principal,
+    )
+
+
+def clock_updates(
+    claim: Claim,
+    obligors: list[Obligor],
+    *,
+    entries: list[LedgerEntry] | None = None,
+    events: list[LimitationEvent] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The stored clocks that differ from the facts: rows of CLOCK_FIELDS values followed by
+    the obligor's id (bulk_update's shape). Facts not given are read from the database.
 
     Stored clocks are computed with no as-of cut-off (entries are never future-dated), so the
     projection does not age; whether a running clock has completed is judged when it is read.
     """
+    if not obligors:
+        return []
+    clocks = clocks_for(claim, obligors, FAR_FUTURE, entries=entries, events=events)
+    out: list[tuple[Any, ...]] = []
+    for o in obligors:
+        want = stored_clock(clocks.get(o.obligor_no))
+        if want != tuple(getattr(o, f) for f in CLOCK_FIELDS):
+            out.append((*want, o.id))
+    return out
+
+
+def save_clocks(updates: list[tuple[Any, ...]], obligors: Sequence[Obligor] = ()) -> None:
+    """Store clock_updates' rows one UPDATE each (a write path changes a few obligors), and
+    keep the given Obligor objects in step."""
+    by_id = {o.id: o for o in obligors}
+    for *want, obligor_id in updates:
+        values = dict(zip(CLOCK_FIELDS, want, strict=True))
+        Obligor.update(**values).where(Obligor.id == obligor_id).execute()
+        if obligor_id in by_id:
+            for k, v in values.items():
+                setattr(by_id[obligor_id], k, v)
+
+
+def recompute_clocks(
+    claim: Claim, obligors: list[Obligor] | None = None, *, save: bool = True
+) -> int:
+    """Recompute and store every obligor's clock; returns how many obligors changed."""
     obligors = (
         list(Obligor.select().where(Obligor.claim == claim.id)) if obligors is None else obligors
     )
-    clocks = clocks_for(claim, obligors, FAR_FUTURE)
-    changed = 0
-    for o in obligors:
-        c = clocks.get(o.obligor_no)
-        want = (
-            (
-                c.own_completes_on,
-                c.completes_on,
-                stored_state(c.state),
-                c.basis,
-                c.basis_date,
-                c.basis_seq,
-                c.period_years,
-                c.via_principal,
-            )
-            if c
-            else (None, None, None, None, None, None, None, False)
-        )
-        have = tuple(getattr(o, f) for f in CLOCK_FIELDS)
-        if want != have:
-            changed += 1
-            if save:
-                values = dict(zip(CLOCK_FIELDS, want, strict=True))
-                Obligor.update(**values).where(Obligor.id == o.id).execute()
-                for k, v in values.items():
-                    setattr(o, k, v)
-    return changed
+    updates = clock_updates(claim, obligors)
+    if save:
+        save_clocks(updates, obligors)
+    return len(updates)
 
 
 def effective_state(stored: str | None, completes_on: date | None, as_of: date) -> str | None:
