@@ -11,21 +11,22 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.worker import Worker, WorkerState
+from textual.reactive import reactive
 
 import screens
-from kyusho.errors import InputError, KyushoError
+from kyusho.errors import InputError
 from kyusho.services.claims import ClaimQuery, ClaimView, claim_view, search_claims
 from kyusho.services.session import Session
 from screens.claim_detail import ClaimDetailScreen
 from screens.claim_list import ClaimListScreen
+from screens.context import deliver, failure
 from screens.help import HelpScreen
 from screens.home import HomeScreen
 from screens.report import ReportScreen
-from screens.widgets import StatusLine
 
 
 class ClaimSearchProvider(Provider):
@@ -74,10 +75,14 @@ class KyushoApp(App[None]):
         Binding("ctrl+q", "quit", "終了", id="app.quit", priority=True),
     ]
 
+    # The date the whole UI shows (today unless --as-of or F4 chose a past date). Screens and
+    # the status line watch it; always_update: going back to today must reload too.
+    as_of: reactive[date] = reactive(date.min, always_update=True, init=False)
+
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
-        self._opening: tuple[Worker[ClaimView], str] | None = None  # latest open_claim read
+        self.set_reactive(KyushoApp.as_of, session.view_date())
         self.animation_level = "none"
         if session.config.theme not in self.available_themes:
             raise InputError(
@@ -88,57 +93,34 @@ class KyushoApp(App[None]):
         if session.config.keymap:
             self.set_keymap(session.config.keymap)
 
-    @property
-    def as_of(self):
-        """The date the whole UI shows (today unless --as-of was given)."""
-        return self.session.view_date()
-
     def date_style(self) -> str:
         return self.session.config.dates
 
     def open_claim(self, claim_no: str) -> None:
-        """Read the claim in a thread worker, then show it (``_claim_read``).
+        """Read the claim in a thread worker, then show it.
 
         The screen is built only once the claim is read: a read running while the UI thread
         builds the screen waits for the GIL and takes many times longer. A second open
         supersedes one still reading.
         """
-        session = self.session
-        as_of = self.as_of
+        self._read_claim(claim_no, self.as_of)
 
-        def work() -> ClaimView:
-            return claim_view(session, claim_no, as_of)
-
-        worker = self.run_worker(
-            work,
-            name="open-claim",
-            group="open-claim",
-            description=f"求償権 {claim_no} を開く",
-            exclusive=True,
-            thread=True,
-            exit_on_error=False,
-        )
-        self._opening = (worker, claim_no)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        opening = self._opening
-        if opening is None or event.worker is not opening[0]:
-            return  # not an open, or one superseded by a later open
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
-            self._opening = None
-            self._claim_read(opening[1], event.worker)
-
-    def _claim_read(self, claim_no: str, worker: Worker[ClaimView]) -> None:
-        if worker.state == WorkerState.SUCCESS and worker.result is not None:
-            self.push_screen(ClaimDetailScreen(claim_no, view=worker.result))
+    @work(thread=True, exclusive=True, group="open-claim", exit_on_error=False)
+    def _read_claim(self, claim_no: str, as_of: date) -> None:
+        try:
+            view = claim_view(self.session, claim_no, as_of)
+        except Exception as exc:  # shown as a message, never raised into the UI
+            deliver(
+                self,
+                self.notify,
+                failure(f"求償権 {claim_no} を読み込めませんでした", exc),
+                severity="error",
+            )
             return
-        error = worker.error
-        message = (
-            str(error)
-            if isinstance(error, KyushoError)
-            else f"求償権 {claim_no} を読み込めませんでした: {error}"
-        )
-        self.notify(message, severity="error")
+        deliver(self, self._claim_read, claim_no, view)
+
+    def _claim_read(self, claim_no: str, view: ClaimView) -> None:
+        self.push_screen(ClaimDetailScreen(claim_no, view=view))
 
     def action_as_of(self) -> None:
         from screens.form import FormScreen
@@ -150,12 +132,7 @@ class KyushoApp(App[None]):
         if result is None:
             return
         self.session.view_as_of = None if result == date.min else result
-        for screen in self.screen_stack:
-            for widget in screen.query(StatusLine):
-                widget.on_mount()
-            reload = getattr(screen, "reload", None)
-            if reload is not None:
-                reload()
+        self.as_of = self.session.view_date()  # the status line and the screens watch it
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -6,6 +6,7 @@ screens, import and JSON speak the same words (GLOSSARY.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 CLAIM_STATUSES = MappingProxyType(
@@ -108,7 +109,7 @@ ROLE_RANK = MappingProxyType({"staff": 0, "manager": 1, "admin": 2})
 
 
 def code_for(
-    vocab: MappingProxyType, text: str, aliases: MappingProxyType | None = None
+    vocab: Mapping[str, str], text: str, aliases: Mapping[str, str] | None = None
 ) -> str | None:
     """The identifier for ``text`` given as identifier, Japanese label or alias; None if unknown."""
     text = text.strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import cast
 
 from peewee import SqliteDatabase
 
@@ -119,13 +120,18 @@ def fill_claim_years(db: SqliteDatabase, batch: int = 5000) -> int:
     return written + insert_tuples(ClaimYear, columns, pending)
 
 
+def _bound(db: SqliteDatabase | None) -> SqliteDatabase:
+    """``db``, or the database the models are bound to (the proxy stands in for it)."""
+    return db if db is not None else cast(SqliteDatabase, database)
+
+
 class SchemaError(KyushoError):
     """The database's schema cannot be used by this version of kyusho."""
 
 
 def schema_version(db: SqliteDatabase | None = None) -> int | None:
     """The version recorded in the database, or None for an empty database."""
-    db = db or database
+    db = _bound(db)
     if not db.table_exists("meta"):
         return None
     row = Meta_.get_or_none(Meta_.key == "schema_version")
@@ -134,7 +140,7 @@ def schema_version(db: SqliteDatabase | None = None) -> int | None:
 
 def create_schema(db: SqliteDatabase | None = None, *, created_at: datetime) -> None:
     """Create every table of a new database at the current version."""
-    db = db or database
+    db = _bound(db)
     with write_transaction(db):
         db.create_tables(ALL_MODELS)
         Meta_.insert(
@@ -150,7 +156,7 @@ def ensure_current(
     migrations: dict[int, Callable[[SqliteDatabase], None]] | None = None,
 ) -> int:
     """Bring the database to the current schema version; returns the version found."""
-    db = db or database
+    db = _bound(db)
     target = SCHEMA_VERSION if target is None else target
     migrations = MIGRATIONS if migrations is None else migrations
     found = schema_version(db)

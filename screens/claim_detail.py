@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
+from kyusho.errors import InputError, KyushoError
 from kyusho.rules.dates import format_date
 from kyusho.rules.money import format_yen
 from kyusho.services.claims import ClaimView, claim_view
@@ -34,6 +36,7 @@ from kyusho.vocab import (
     RECEIPT_METHODS,
 )
 from screens import forms
+from screens.context import watch_as_of
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine, TabBar
@@ -68,6 +71,14 @@ def plain(value: object) -> Text:
     return Text("" if value is None else str(value))
 
 
+def _compact(cell: object) -> object:
+    """A left-aligned cell of a compact table, one space in (right-aligned numbers get their
+    space from the column being one wider)."""
+    if isinstance(cell, Text):
+        return cell if cell.justify == "right" else Text(" ") + cell
+    return " " + str(cell)
+
+
 def yen(amount: int | None) -> Text:
     return Text("" if amount is None else format_yen(amount, unit=False), justify="right")
 
@@ -83,10 +94,12 @@ COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
         ("時効", 6),
         ("根拠", 14),
     ),
+    # 費用・損害金・元金: how the receipt was allocated; 元金残高: the principal after the entry
     "ledger": (
         ("日付", 9),
         ("種別", 4),
         ("金額", 10),
+        ("入金者", 6),
         ("費用", 7),
         ("損害金", 9),
         ("元金", 10),
@@ -128,6 +141,9 @@ COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
     ),
     "history": (("日時", 16), ("担当", 8), ("操作", 16), ("内容", 28)),
 }
+# Tables too wide for 80 columns with the default padding (two cells per column): one space
+# before each column instead, written into the cells (``_compact``).
+COMPACT = frozenset({"ledger"})
 FIRST_TAB = TABS[0][0]
 PLAN_STATUSES = {"active": "有効", "superseded": "変更済", "completed": "完了", "cancelled": "取消"}
 
@@ -183,17 +199,26 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         else:
             self.show(view)
         self.start_live_refresh()
+        watch_as_of(self, lambda _: self.reload())  # F4 chose another date: show it as of then
 
     @staticmethod
     def _add_columns(key: str, table: DataTable) -> None:
         for label, width in COLUMNS[key]:
-            table.add_column(label, width=width)
+            if key in COMPACT:
+                table.add_column(_compact(label), width=width + 1)
+            else:
+                table.add_column(label, width=width)
 
     def _table(self, key: str) -> DataTable:
         """The tab's table, built (and filled from the view held) the first time it is needed."""
         table = self._tables.get(key)
         if table is None:
-            table = DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{key}")
+            table = DataTable(
+                cursor_type="row",
+                zebra_stripes=True,
+                id=f"table-{key}",
+                cell_padding=0 if key in COMPACT else 1,
+            )
             table.display = False  # until the switcher shows it
             self.query_one(ContentSwitcher).mount(table)
             self._add_columns(key, table)
@@ -246,7 +271,12 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         if self.view is None:
             self.notify("読込中です", severity="warning")
             return
-        spec = build(self.app.session, self.view, *args)  # type: ignore[attr-defined]
+        try:
+            spec = build(self.app.session, self.view, *args)  # type: ignore[attr-defined]
+        except KyushoError as exc:  # e.g. an event on a collateral provider: say why, no form
+            message = exc.message if isinstance(exc, InputError) else str(exc)
+            self.notify(escape(message), severity="warning")
+            return
         self.app.push_screen(FormScreen(spec), self._after_form)
 
     def _after_form(self, result) -> None:
@@ -353,6 +383,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         table.clear()
         rows: Iterator[Row] = getattr(self, f"_rows_{key}")(view)
         for cells, row_key in rows:
+            if key in COMPACT:
+                cells = tuple(_compact(c) for c in cells)
             table.add_row(*cells, key=row_key)
         if not table.row_count or (old_key is None and old_row == 0):
             return
@@ -395,6 +427,14 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             cells = (str(o.obligor_no), ROLE_SHORT.get(o.role, o.role), plain(name), *lim)
             yield cells, str(o.obligor_no)
 
+    @staticmethod
+    def _payer(view: ClaimView, obligor_id: int | None) -> Text:
+        """The payer as 関係人番号 and name (the column cuts a long name)."""
+        for ov in view.obligors:
+            if ov.row.id == obligor_id:
+                return plain(f"{ov.row.obligor_no} {ov.row.name}")
+        return Text("")
+
     def _rows_ledger(self, view: ClaimView) -> Iterator[Row]:
         by_id = {e.id: e for e in view.entries}
         for row in view.ledger.rows:
@@ -416,10 +456,11 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 self._d(row.entry.date),
                 kind,
                 yen(row.entry.amount),
+                self._payer(view, e.payer_id) if e is not None else Text(""),
                 yen(a.costs if a else None),
                 yen(a.damages if a else None),
                 yen(a.principal if a else None),
-                yen(row.balance_after.total),
+                yen(row.balance_after.principal),
                 mark,
             )
             yield cells, str(row.entry.seq)

@@ -33,15 +33,20 @@ def context(node: DOMNode) -> AppContext:
     return cast(AppContext, node.app)
 
 
-def deliver(node: DOMNode, callback: Callable[..., Any], *args: Any) -> None:
-    """From a thread worker: run ``callback(*args)`` on the UI thread, unless superseded.
+def deliver(node: DOMNode, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """From a thread worker: run ``callback(*args, **kwargs)`` on the UI thread, unless superseded.
 
     An exclusive worker that was cancelled by a newer one still runs to its end (a thread
     cannot be stopped); its result is dropped here so an old read never overwrites a new one.
     """
     if get_current_worker().is_cancelled:
         return
-    node.app.call_from_thread(callback, *args)
+    node.app.call_from_thread(callback, *args, **kwargs)
+
+
+def watch_as_of(node: DOMNode, callback: Callable[[date], Any]) -> None:
+    """Call ``callback(new_date)`` whenever the App's as-of date changes (F4)."""
+    node.watch(node.app, "as_of", callback, init=False)
 
 
 def failure(what: str, error: BaseException) -> str:

@@ -3,7 +3,9 @@
 Every field is parsed by the product's own parsers (amounts, dates), so the TUI refuses exactly
 what the CLI and CSV import refuse, with a message that names the field. Saving calls a service
 in a thread worker; a refusal from the service (overpayment, permissions, a conflict) is shown
-in the form and nothing is stored.
+in the form and nothing is stored, until a field changes. A refusal that only asks for
+confirmation (an error with ``needs_confirmation``, e.g. an event that changes nothing) is
+shown as a warning; the same values saved again are passed with ``CONFIRMED`` set.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from kyusho.rules.money import parse_amount
 from kyusho.rules.text import narrow
 
 Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
+
+CONFIRMED = "_confirmed"
+"""Key set to True in the values of a save the user confirmed after a warning."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ class FormScreen(ModalScreen[Any]):
         self.spec = spec
         self._preview_timer = None
         self._saving = False
+        self._refused: dict[str, Any] | None = None  # the raw values a shown refusal is about
+        self._warned: dict[str, Any] | None = None  # the raw values a shown warning is about
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-box"):
@@ -173,13 +180,26 @@ class FormScreen(ModalScreen[Any]):
     def show_error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(Text(message))
 
+    def _refuse(self, message: str, *, warning: bool = False) -> None:
+        """Show why the save did not happen; it stays until a field changes."""
+        raw = self.raw_values()
+        self._refused = raw
+        self._warned = raw if warning else None
+        self.show_error(message)
+
+    def _on_field_changed(self) -> None:
+        if self._refused is not None and self.raw_values() != self._refused:
+            self._refused = self._warned = None
+            self.show_error("")
+        self._schedule_preview()
+
     # ------------------------------------------------------------------ preview
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self._schedule_preview()
+        self._on_field_changed()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        self._schedule_preview()
+        self._on_field_changed()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -233,10 +253,12 @@ class FormScreen(ModalScreen[Any]):
             return
         values, errors = self.parse_all()
         if errors:
-            self.show_error("\n".join(str(e) for e in errors))
+            self._refuse("\n".join(str(e) for e in errors))
             bad = self.query_one(f"#f-{self._key_for(errors[0])}")
             bad.focus()
             return
+        if self._warned is not None and self.raw_values() == self._warned:
+            values[CONFIRMED] = True  # the warning was shown for exactly these values
         self._saving = True
         self.show_error("")
         save = self.spec.save
@@ -268,11 +290,17 @@ class FormScreen(ModalScreen[Any]):
             elif event.state == WorkerState.ERROR:
                 self._saving = False
                 error = event.worker.error
-                if isinstance(error, ConflictError):
-                    self.show_error(
+                if getattr(error, "needs_confirmation", False):
+                    self._refuse(
+                        f"！ {error}\n"
+                        f"このまま{self.spec.save_label}するにはもう一度 Ctrl+S、やめるには Esc",
+                        warning=True,
+                    )
+                elif isinstance(error, ConflictError):
+                    self._refuse(
                         f"保存していません: {error}\nEsc で閉じると最新の内容を読み込みます。"
                     )
                 elif isinstance(error, KyushoError):
-                    self.show_error(f"保存していません: {error}")
+                    self._refuse(f"保存していません: {error}")
                 else:
-                    self.show_error(f"保存できませんでした（{type(error).__name__}: {error}）")
+                    self._refuse(f"保存できませんでした（{type(error).__name__}: {error}）")

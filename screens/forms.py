@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from kyusho.errors import InputError
 from kyusho.rules.dates import format_date
+from kyusho.rules.ledger import Balance
 from kyusho.rules.money import format_yen
 from kyusho.services import claims, contacts, entries, events, plans
 from kyusho.services.claims import ClaimView
@@ -18,7 +20,7 @@ from kyusho.vocab import (
     RECEIPT_METHODS,
     ROLES,
 )
-from screens.form import Field, FormSpec
+from screens.form import CONFIRMED, Field, FormSpec
 
 
 def _obligor_options(view: ClaimView, *, with_collateral: bool = True) -> list[tuple[str, int]]:
@@ -29,17 +31,30 @@ def _obligor_options(view: ClaimView, *, with_collateral: bool = True) -> list[t
     ]
 
 
+def _balance_text(b: Balance) -> str:
+    costs = f" 費用 {format_yen(b.costs)}" if b.costs else ""
+    return (
+        f"元金 {format_yen(b.principal)} 損害金 {format_yen(b.damages)}{costs} "
+        f"計 {format_yen(b.total)}"
+    )
+
+
 def receipt_form(session: Session, view: ClaimView) -> FormSpec:
     claim_no = view.claim.claim_no
     style = session.config.dates
 
     def preview(v: dict[str, Any]) -> str:
+        # everything on the receipt's own date, which may be in the past: not today's balance
         p = entries.preview_receipt(session, claim_no, v["date"], v["amount"])
-        a, b = p.allocation, p.balance_after
-        return (
-            f"充当: 費用 {format_yen(a.costs)} / 損害金 {format_yen(a.damages)} / 元金 {format_yen(a.principal)}\n"
-            f"入金後の残高: 元金 {format_yen(b.principal)} 損害金 {format_yen(b.damages)} 計 {format_yen(b.total)}"
-            f"（入金できる上限 {format_yen(p.maximum)}）"
+        a = p.allocation
+        return "\n".join(
+            [
+                f"{p.on.year}年{p.on.month}月{p.on.day}日時点  入金できる上限 {format_yen(p.maximum)}",
+                f"  入金前: {_balance_text(p.balance_before)}",
+                f"  充当:   費用 {format_yen(a.costs)} / 損害金 {format_yen(a.damages)}"
+                f" / 元金 {format_yen(a.principal)}",
+                f"  入金後: {_balance_text(p.balance_after)}",
+            ]
         )
 
     def save(v: dict[str, Any]) -> Any:
@@ -147,11 +162,26 @@ def plan_form(session: Session, view: ClaimView) -> FormSpec:
 
 
 def event_form(session: Session, view: ClaimView, obligor_no: int | None = None) -> FormSpec:
+    """Raises InputError (the caller shows it) for an obligor that has no clock, so the form
+    never opens with a choice it cannot show."""
     claim_no = view.claim.claim_no
+    options = _obligor_options(view, with_collateral=False)
+    if obligor_no is not None and obligor_no not in {no for _, no in options}:
+        raise InputError(
+            "関係人",
+            f"関係人 {obligor_no} は物上保証人です（時効の管理がないため時効事由はありません）",
+        )
 
     def save(v: dict[str, Any]) -> Any:
         return events.add_event(
-            session, claim_no, v["obligor"], v["kind"], v["date"], until=v["until"], ref=v["ref"]
+            session,
+            claim_no,
+            v["obligor"],
+            v["kind"],
+            v["date"],
+            until=v["until"],
+            ref=v["ref"],
+            confirm_no_effect=bool(v.get(CONFIRMED)),
         )
 
     return FormSpec(
@@ -162,7 +192,7 @@ def event_form(session: Session, view: ClaimView, obligor_no: int | None = None)
                 "obligor",
                 "関係人",
                 "select",
-                options=_obligor_options(view, with_collateral=False),
+                options=options,
                 default=obligor_no or 1,
             ),
             Field(

@@ -14,7 +14,7 @@ from kyusho.rules.dates import format_date
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms
-from screens.context import context, deliver, failure
+from screens.context import context, deliver, failure, watch_as_of
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
@@ -61,6 +61,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         table.focus()  # explicit: the footer shows the table's keys from the first frame
         self.reload()
         self.start_live_refresh()
+        watch_as_of(self, lambda _: self.reload())
 
     def action_reload(self) -> None:
         self.reload()

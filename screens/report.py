@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from kyusho.rules.dates import fiscal_year, fiscal_year_label
 from kyusho.rules.report_table import Report, text_lines
+from screens.context import watch_as_of
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
 
@@ -47,6 +48,7 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
         self.query_one("#report-body").focus()
         self.reload()
         self.start_live_refresh()
+        watch_as_of(self, lambda _: self.reload())  # the title says up to which day
 
     def reload(self) -> None:
         from kyusho.services.reports import fy_report
@@ -70,7 +72,8 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
     def on_worker_state_changed(self, event) -> None:
         from textual.worker import WorkerState
 
-        super().on_worker_state_changed(event)
+        # Textual calls every class's handler in the MRO itself: calling super() here ran the
+        # live-refresh handler twice (two reports per change), and fails when it has none.
         if event.worker.name != "report":
             return
         body = self.query_one("#report-body")

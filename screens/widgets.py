@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from kyusho.rules.dates import format_date
 from kyusho.vocab import STAFF_ROLES
+from screens.context import watch_as_of
 
 
 class StatusLine(Static):
@@ -26,6 +27,10 @@ class StatusLine(Static):
     """
 
     def on_mount(self) -> None:
+        self._show()
+        watch_as_of(self, lambda _: self._show())  # F4: the line says which date is shown
+
+    def _show(self) -> None:
         app = self.app
         session = app.session  # type: ignore[attr-defined]
         parts = [f"DB {session.db_path.name}", f"{session.login}（{STAFF_ROLES[session.role]}）"]

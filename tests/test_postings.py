@@ -310,6 +310,19 @@ def test_the_preview_is_what_posting_gives_and_stores_nothing(s):
     assert_consistent(s)
 
 
+def test_the_preview_of_a_back_dated_receipt_is_on_the_receipts_own_date(s):
+    # a later receipt exists: the preview must still speak of the back-dated receipt's day
+    receipt(s, date(2024, 12, 31), 100_000)
+    on = date(2024, 6, 30)
+    shown = entries.preview_receipt(s, NO, on, 50_000)
+    assert shown.on == on
+    assert shown.balance_before == recomputed(NO, on).balance
+    assert shown.maximum == shown.balance_before.total
+    receipt(s, on, 50_000)
+    assert shown.balance_after == recomputed(NO, on).balance
+    assert shown.balance_after.total == shown.balance_before.total - 50_000
+
+
 # --------------------------------------------------------------------------- refusals
 
 

@@ -54,3 +54,35 @@ async def test_staff_names_are_shown_as_text_not_markup(demo_session):
         app.push_screen(ReportScreen(fiscal_year(claim.last_receipt_on)))
         await settle(pilot)
         assert "[bold]角括弧[/bold]" in shown(app)
+
+
+async def test_a_change_by_someone_else_adds_up_the_report_once(demo_session, monkeypatch):
+    import dataclasses
+    import time
+
+    from kyusho.services import reports
+    from kyusho.services.staff import add_staff
+
+    demo_session.config = dataclasses.replace(demo_session.config, refresh_seconds=0.2)
+    calls: list[int] = []
+
+    def counted(session, fy):
+        calls.append(fy)
+        return fy_report(session, fy)
+
+    monkeypatch.setattr(reports, "fy_report", counted)
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        assert calls == [2026]
+        add_staff(demo_session, "other", "別の担当者", "staff")  # a write the watcher sees
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        await pilot.pause(1.0)  # several more polls: nothing else changed
+        await settle(pilot)
+        assert calls == [2026, 2026]
+        assert shown(app) == "\n".join(text_lines(fy_report(demo_session, 2026))[1:])

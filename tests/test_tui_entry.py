@@ -11,7 +11,8 @@ from textual.widgets import DataTable, Input, Static
 
 from kyusho.app import KyushoApp
 from kyusho.rules.ledger import compute
-from kyusho.services import projections
+from kyusho.services import entries, events, projections
+from kyusho.services.claims import claim_view
 from models.schema import Claim, Contact, LedgerEntry, LimitationEvent, Obligor, Plan
 from screens.claim_detail import ClaimDetailScreen
 from screens.form import FormScreen
@@ -164,7 +165,7 @@ async def test_cancel_a_receipt_after_confirmation_with_a_reason(demo_session):
         await settle(pilot)
         assert isinstance(app.screen, ClaimDetailScreen)
         ledger = app.screen.query_one("#table-ledger", DataTable)
-        assert str(ledger.get_row_at(0)[-1]) == "取消"
+        assert str(ledger.get_row_at(0)[-1]).strip() == "取消"
     cancelled = LedgerEntry.get_by_id(first.id)
     assert cancelled.cancelled and cancelled.cancel_reason == "誤入力"
     assert stored_matches_recomputation(Claim.get_by_id(claim.id))
@@ -335,3 +336,139 @@ async def test_record_a_contact_from_the_worklist(demo_session):
     )
     if item.obligor_no is not None:
         assert c.obligor.obligor_no == item.obligor_no
+
+
+# --------------------------------------------------------------------------- issue 10
+
+
+def column(table: DataTable, label: str) -> int:
+    return [str(c.label).strip() for c in table.columns.values()].index(label)
+
+
+async def test_the_ledger_shows_the_principal_balance_after_each_entry_and_the_payer(
+    demo_session,
+):
+    claim = active_claim_with_debtor_receipts()
+    guarantor = Obligor.get_or_none(
+        (Obligor.claim == claim.id) & (Obligor.role == "joint_guarantor")
+    )
+    payer = guarantor or Obligor.get((Obligor.claim == claim.id) & (Obligor.obligor_no == 1))
+    entries.post_receipt(demo_session, claim.claim_no, TODAY, 1_000, payer.obligor_no)
+    view = claim_view(demo_session, claim.claim_no)
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#table-ledger", DataTable)
+        balance, paid_by = column(table, "元金残高"), column(table, "入金者")
+        assert table.virtual_size.width <= SIZE[0] - 2  # every column on screen, scrollbar too
+        rows = view.ledger.rows
+        assert table.row_count == len(rows)
+        for i, row in enumerate(rows):
+            cells = table.get_row_at(i)
+            # the principal left after the entry, not the total with damages
+            assert str(cells[balance]).strip() == f"{row.balance_after.principal:,}"
+        last = table.get_row_at(table.row_count - 1)
+        assert str(last[paid_by]).strip() == f"{payer.obligor_no} {payer.name}"
+        assert view.balance.total != view.balance.principal  # the two really differ here
+
+
+async def test_the_receipt_preview_speaks_of_the_receipts_own_date(demo_session):
+    claim = active_claim_with_debtor_receipts()
+    on = date(2026, 10, 1)
+    expected = entries.preview_receipt(demo_session, claim.claim_no, on, 10_000)
+    today = entries.preview_receipt(demo_session, claim.claim_no, TODAY, 10_000)
+    assert expected.maximum != today.maximum  # damages ran on since then
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("n")
+        await settle(pilot)
+        await fill(pilot, "date", "2026-10-01")
+        await fill(pilot, "amount", "10000")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        preview = str(app.screen.query_one("#form-preview", Static).content)
+    lines = preview.splitlines()
+    assert lines[0] == f"2026年10月1日時点  入金できる上限 {expected.maximum:,}円"
+    assert lines[1].startswith("  入金前:")
+    assert lines[1].endswith(f"計 {expected.balance_before.total:,}円")
+    assert lines[3].startswith("  入金後:")
+    assert lines[3].endswith(f"計 {expected.balance_after.total:,}円")
+    assert f"{today.maximum:,}円" not in preview
+
+
+async def test_a_refused_saves_message_goes_once_a_field_changes(demo_session):
+    claim = Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("n")
+        await settle(pilot)
+        await fill(pilot, "amount", "12.5")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = app.screen.query_one("#form-error", Static)
+        assert str(error.content).startswith("金額")
+        await pilot.press("ctrl+s")  # the same values again: still refused, still said
+        await settle(pilot)
+        assert str(error.content).startswith("金額")
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert str(error.content) == ""
+
+
+async def test_e_on_a_collateral_provider_says_why_instead_of_opening_a_form(demo_session):
+    provider = (
+        Obligor.select()
+        .join(Claim)
+        .where((Obligor.role == "collateral_provider") & (Claim.status == "active"))
+        .order_by(Obligor.id)
+        .first()
+    )
+    assert provider is not None, "the demo has a collateral provider"
+    count = LimitationEvent.select().count()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, provider.claim.claim_no)
+        table = app.screen.query_one("#table-obligors", DataTable)
+        rows = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        table.move_cursor(row=rows.index(str(provider.obligor_no)))
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)  # no form, and no crash
+        messages = [str(n.message) for n in app._notifications]
+        assert any("物上保証人" in m for m in messages), messages
+        # the other obligors still get the form
+        table.move_cursor(row=0)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+    assert LimitationEvent.select().count() == count
+
+
+async def test_an_event_that_changes_nothing_is_saved_on_the_second_ctrl_s(demo_session):
+    claim = Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get()
+    events.add_event(
+        demo_session, claim.claim_no, 1, "demand", date(2026, 10, 1), confirm_no_effect=True
+    )
+    count = LimitationEvent.select().count()
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_claim(pilot, claim.claim_no)
+        await pilot.press("e")  # obligor 1, 催告, today: inside the demand's six months
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        warning = str(app.screen.query_one("#form-error", Static).content)
+        assert "時効に影響しません" in warning and "もう一度 Ctrl+S" in warning
+        assert LimitationEvent.select().count() == count
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimDetailScreen)
+    assert LimitationEvent.select().count() == count + 1
+    last = LimitationEvent.select().order_by(LimitationEvent.id.desc()).get()
+    assert (last.kind, last.date, last.obligor.obligor_no) == ("demand", TODAY, 1)

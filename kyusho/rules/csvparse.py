@@ -436,15 +436,16 @@ def _read_header(kind: str, cells: list[str], line: int, errors: list[RowError])
     """The layout of the file's columns; header errors are appended."""
     fields = _FIELDS[kind]
     lookup: dict[str, _Field] = {}
-    for f in fields:
-        lookup[_header_key(f.spec.name)] = f
-        lookup[f.spec.alias.lower()] = f
+    for known in fields:
+        lookup[_header_key(known.spec.name)] = known
+        lookup[known.spec.alias.lower()] = known
     names = "、".join(f.spec.name for f in fields)
     seen: dict[str, str] = {}
     columns: list[Column] = []
     for raw in cells:
         written = raw.strip()
         key = _header_key(raw)
+        f: _Field | None
         f = (lookup.get(key) or lookup.get(key.lower())) if key else None
         if key and f is None:
             reason = (

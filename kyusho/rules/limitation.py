@@ -65,19 +65,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from kyusho.rules.dates import format_date
 from kyusho.rules.periods import period_end
 from kyusho.vocab import EVENT_KINDS
+
+Day = date
 
 NEW_LAW_FROM = date(2020, 4, 1)
 """Guarantee contracts made on or after this date fall under the 2020 民法 (5 years)."""
 
 JUDGMENT_YEARS = 10
 
-ROLES_WITH_CLOCK = ("principal_debtor", "joint_guarantor")
 KNOWN_ROLES = frozenset({"principal_debtor", "joint_guarantor", "collateral_provider"})
 KNOWN_KINDS = frozenset(EVENT_KINDS) | {"receipt"}
 TERMINAL_KINDS = frozenset({"invoked", "discharge", "extinguished"})
-RENEWAL_BASES = frozenset({"acknowledgement", "judgment_final", "enforcement_ended"})
 
 # Proceedings: filing kind -> track name; endings that confirm the right (renewal) and that
 # do not (6 months after the end).
@@ -123,7 +124,7 @@ class Event:
     date: date
     kind: str
     seq: int
-    until: date | None = None
+    until: Day | None = None  # not ``date``: the field above shadows it in the class body
 
 
 @dataclass(frozen=True)
@@ -406,3 +407,109 @@ def compute_clocks(
             via_principal=via_principal,
         )
     return clocks
+
+
+# -- which events can be recorded, and which would change nothing ------------------------------
+
+CLOCK_ROLES = frozenset({"principal_debtor", "joint_guarantor"})
+
+
+def event_refusal(
+    kind: str, role: str, obligor_kind: str, clock: Clock | None, *, style: str = "iso"
+) -> str | None:
+    """Why an event of ``kind`` cannot be recorded on this obligor at all, or None.
+
+    ``clock`` is the obligor's clock at the end of the event's date, before the event. A
+    collateral provider has no clock; discharge is an individual's and extinction a
+    corporation's; 時効援用 needs a completed period (援用 of a running period is void, and
+    recording it would take the obligor off every alert).
+    """
+    if role not in CLOCK_ROLES:
+        return "物上保証人には時効の管理がないため、時効事由は記録できません"
+    if kind == "discharge" and obligor_kind == "corporation":
+        return "免責確定は個人の事由です（法人には法人格消滅を記録してください）"
+    if kind == "extinguished" and obligor_kind == "person":
+        return "法人格消滅は法人の事由です（個人には免責確定を記録してください）"
+    if kind == "invoked":
+        state = clock.state if clock is not None else "running"
+        if state == "completed":
+            return None
+        if state == "running" and clock is not None and clock.completes_on is not None:
+            ends = format_date(clock.completes_on, style)
+            return f"時効は {ends} まで完成しません（完成前の時効援用は記録できません）"
+        return {
+            "suspended": "手続が係属中で時効は完成していません（時効援用は記録できません）",
+            "invoked": "時効援用はすでに記録されています",
+            "extinguished": "免責確定または法人格消滅が記録されているため、時効援用は記録できません",
+            "released": "この保証人は保証債務を免除されているため、時効援用は記録できません",
+        }.get(state, "時効が完成していないため、時効援用は記録できません")
+    return None
+
+
+@dataclass(frozen=True)
+class NoEffect:
+    """Why a new event would change nothing on its obligor's clock.
+
+    ``reason``: ``demand`` / ``agreement`` (inside that suspension, which ends on ``on``),
+    ``completed`` (the period completed on ``on``; nothing revives it), ``ended`` (``kind``
+    recorded on ``on`` ended the clock), ``released`` (released on ``on``),
+    ``nothing_pending`` (an ending with no filing of that kind pending), ``no_agreement``
+    (a refusal outside an agreement's suspension).
+    """
+
+    reason: str
+    on: date | None = None
+    kind: str | None = None
+
+
+def no_effect(
+    subrogation_date: date,
+    period_years: int,
+    obligors: Sequence[ObligorRef],
+    events: Iterable[Event],
+    new: Event,
+) -> NoEffect | None:
+    """Why ``new`` would change nothing (SPEC 4.6), or None when it takes effect.
+
+    ``new`` is placed after every event in ``events`` (give it the highest ``seq``). It is
+    judged on its obligor's own clock, which for a guarantor includes the principal debtor's
+    events that reach them. Terminal events (援用, 免責確定, 法人格消滅) act unless the clock
+    has already ended.
+    """
+    by_id = {ref.id: ref for ref in obligors}
+    ref = by_id[new.obligor_id]
+    if ref.role not in CLOCK_ROLES:
+        raise ValueError(f"obligor {ref.id} has no clock")
+    if ref.released_on is not None and new.date > ref.released_on:
+        return NoEffect("released", ref.released_on)
+    key = _order(new)
+    live = [e for e in events if e.date >= subrogation_date]
+    principal = next(r for r in by_id.values() if r.role == "principal_debtor")
+    prior = [e for e in live if e.obligor_id == ref.id and _order(e) < key]
+    if ref.role == "joint_guarantor":
+        p_events = [e for e in live if e.obligor_id == principal.id]
+        p_run = _run(subrogation_date, period_years, p_events, principal.released_on)
+        prior += [e for e in p_run.accepted if _order(e) < key]
+    run = _run(subrogation_date, period_years, prior, None)
+
+    if run.terminal is not None:
+        return NoEffect("ended", run.terminal.date, run.terminal.kind)
+    if new.kind in TERMINAL_KINDS:
+        return None
+    current = run.completion()
+    if run.completed or (current is not None and new.date > current.end):
+        return NoEffect("completed", current.end if current is not None else None)
+
+    day = new.date
+    reason = NoEffect("other")
+    if new.kind in ("demand", "agreement") and run.demand is not None and run._in_demand(day):
+        reason = NoEffect("demand", run.demand.end)
+    elif new.kind == "demand" and run.agreement is not None and run._in_agreement(day):
+        reason = NoEffect("agreement", run.agreement.end)
+    elif new.kind == "agreement_refused":
+        reason = NoEffect("no_agreement")
+    elif new.kind in _NON_CONFIRMING_ENDS:
+        reason = NoEffect("nothing_pending")
+    before = len(run.accepted)
+    run.feed(new)
+    return None if len(run.accepted) > before else reason

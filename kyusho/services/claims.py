@@ -6,12 +6,13 @@ paged by the caller (the claim list fetches only the rows it shows).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from peewee import JOIN, fn
+from peewee import JOIN, SelectBase, fn
 
 from kyusho.clock import JST
 from kyusho.errors import ConflictError, InputError
@@ -80,7 +81,7 @@ def _where(query: ClaimQuery) -> list[Any]:
         # one index range per alternative, combined with UNION: an OR across the claim and
         # obligor tables makes SQLite evaluate and sort every hit before the LIMIT
         Inner = Claim.alias("c_no")
-        hits = Inner.select(Inner.id).where(_prefix(Inner.claim_no, claim_no_key(text)))
+        hits: SelectBase = Inner.select(Inner.id).where(_prefix(Inner.claim_no, claim_no_key(text)))
         nk, kk = name_key(text), kana_key(text)
         if nk:
             hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.name_key, nk))
@@ -167,7 +168,8 @@ def search_claims(
         .limit(limit)
         .tuples()
     )
-    rows = [ClaimRow(*(row[:7]), staff=row[7] or "") for row in q]
+    found = cast(Iterable[tuple[int, str, str, str, str, date, int, str | None]], q)
+    rows = [ClaimRow(*row[:7], staff=row[7] or "") for row in found]
     return rows[::-1] if reverse else rows
 
 
@@ -284,7 +286,7 @@ def claim_view(
         entries=[e for e in visible_entries if e.kind == "receipt"],
         events=[e for e in events if e.date <= as_of],
     )
-    staff_login = claim.staff.login if claim.staff_id else ""
+    staff_login = claim.staff.login if claim.staff is not None else ""
     munis = [
         m.name
         for m in ClaimMunicipality.select()
@@ -485,7 +487,7 @@ def claim_snapshot(c: Claim) -> dict[str, Any]:
         "programme": c.programme,
         "servicer": c.servicer,
         "note": c.note,
-        "staff": c.staff.login if c.staff_id else None,
+        "staff": c.staff.login if c.staff is not None else None,
         "version": c.version,
     }
 

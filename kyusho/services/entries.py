@@ -59,9 +59,15 @@ def _payer(claim: Claim, obligor_no: int) -> Obligor:
 
 @dataclass(frozen=True)
 class Preview:
+    """A receipt's effect, all on its own date: the balance then, the most it may be, how
+    it would be split, and the balance right after it (not today's: the user is entering
+    what happened on that day)."""
+
+    on: date
+    balance_before: Balance
+    maximum: int
     allocation: Allocation
     balance_after: Balance
-    maximum: int
 
 
 def preview_receipt(session: Session, claim_no: str, on: date, amount: int) -> Preview:
@@ -71,20 +77,23 @@ def preview_receipt(session: Session, claim_no: str, on: date, amount: int) -> P
     rows = projections.entries_of(claim.id)
     terms = projections.terms_of(claim)
     engine = [projections.as_engine_entry(r) for r in rows]
-    maximum = ledger.max_receipt(terms, engine, on)
+    before = ledger.balance(terms, engine, on)
     alloc = ledger.preview_receipt(terms, engine, on, amount)
     trial = [*engine, ledger.Entry(seq=10**12, date=on, kind="receipt", amount=amount)]
+    after = ledger.balance(terms, trial, on)
     last = max([on, *[e.date for e in engine if not e.cancelled]])
-    try:
-        result = ledger.compute(terms, trial, last)
+    try:  # a back-dated receipt must not make a later one overpay
+        ledger.compute(terms, trial, last)
     except ledger.OverpaymentError as exc:
         later = next((r for r in rows if r.id == exc.seq), None)
-        amount = f"{later.amount:,}円" if later else ""
+        amount_text = f"{later.amount:,}円" if later else ""
         raise InputError(
             "入金日",
-            f"この入金を記録すると {exc.date.isoformat()} の入金 {amount} が残高を超えてしまいます",
+            f"この入金を記録すると {exc.date.isoformat()} の入金 {amount_text} が残高を超えてしまいます",
         ) from None
-    return Preview(allocation=alloc, balance_after=result.balance, maximum=maximum)
+    return Preview(
+        on=on, balance_before=before, maximum=before.total, allocation=alloc, balance_after=after
+    )
 
 
 def post_receipt(

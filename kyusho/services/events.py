@@ -6,12 +6,23 @@ from datetime import date
 from typing import Any
 
 from kyusho.errors import InputError, NotFound
+from kyusho.rules import limitation
+from kyusho.rules.dates import format_date
 from kyusho.services import projections
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import EVENT_KINDS
 from models import audit
 from models.schema import Claim, LimitationEvent, Obligor
+
+
+class NoEffectError(InputError):
+    """The event would change nothing: recorded only when the caller confirms it.
+
+    ``needs_confirmation`` tells a form to say so and save on the next request.
+    """
+
+    needs_confirmation = True
 
 
 def event_dict(e: LimitationEvent) -> dict[str, Any]:
@@ -36,7 +47,16 @@ def add_event(
     until: date | None = None,
     ref: str | None = None,
     note: str = "",
+    confirm_no_effect: bool = False,
 ) -> LimitationEvent:
+    """Record a limitation event and recompute the claim's clocks.
+
+    Refused (InputError): an event on a collateral provider, 免責確定 on a corporation,
+    法人格消滅 on an individual, 時効援用 before the period has completed on that date. An
+    event that would change nothing (SPEC 4.6: a demand inside a demand's or an agreement's
+    suspension, an agreement inside a demand's, anything after completion) raises
+    NoEffectError unless ``confirm_no_effect``: it is kept only when the user said so.
+    """
     if kind not in EVENT_KINDS:
         raise InputError("事由", f"{' / '.join(EVENT_KINDS.values())} のいずれかを選んでください")
     if until is not None and until <= on:
@@ -54,6 +74,7 @@ def add_event(
             raise InputError("関係人番号", f"関係人番号 {obligor_no} はこの求償権にありません")
         if obligor.role == "collateral_provider":
             raise InputError("関係人番号", "物上保証人には時効の管理がありません")
+        _check_effect(session, claim, obligor, kind, on, until, confirm_no_effect)
         ev = LimitationEvent.create(
             claim=claim,
             obligor=obligor,
@@ -75,6 +96,54 @@ def add_event(
 
 
 STATE_OF_EVENT = {"discharge": "discharged", "extinguished": "extinguished"}
+
+
+def _check_effect(
+    session: Session,
+    claim: Claim,
+    obligor: Obligor,
+    kind: str,
+    on: date,
+    until: date | None,
+    confirmed: bool,
+) -> None:
+    """Refuse what cannot be recorded on this obligor; ask to confirm what would do nothing."""
+    obligors = list(Obligor.select().where(Obligor.claim == claim.id))
+    years, refs, engine_events = projections.engine_inputs(claim, obligors)
+    style = session.config.dates
+    label = EVENT_KINDS[kind]
+    clock = limitation.compute_clocks(claim.subrogation_date, years, refs, engine_events, on).get(
+        obligor.obligor_no
+    )
+    refusal = limitation.event_refusal(kind, obligor.role, obligor.kind, clock, style=style)
+    if refusal is not None:
+        raise InputError("事由", refusal)
+    seq = max((e.seq for e in engine_events), default=0) + 1
+    new = limitation.Event(obligor.obligor_no, on, kind, seq, until)
+    why = limitation.no_effect(claim.subrogation_date, years, refs, engine_events, new)
+    if why is None or confirmed:
+        return
+    raise NoEffectError(
+        "事由", f"この{label}は時効に影響しません: {_no_effect_text(why, kind, style)}"
+    )
+
+
+def _no_effect_text(why: limitation.NoEffect, kind: str, style: str) -> str:
+    """Why an event changes nothing, in the words of SPEC 4.6 (and the article)."""
+    until = format_date(why.on, style)
+    return {
+        "demand": (
+            f"催告による完成猶予中（{until}まで）の再度の催告は効力がありません（民法150条2項）"
+            if kind == "demand"
+            else f"催告による完成猶予中（{until}まで）の協議合意は効力がありません（民法151条3項）"
+        ),
+        "agreement": f"協議合意による完成猶予中（{until}まで）の催告は効力がありません（民法151条3項）",
+        "completed": f"時効は {until} に完成しています（完成後の事由で時効は更新・猶予されません）",
+        "ended": f"{until} の{EVENT_KINDS.get(why.kind or '', why.kind or '')}で時効の管理は終わっています",
+        "released": f"この保証人は {until} に保証債務を免除されています",
+        "nothing_pending": "係属中の手続（申立て）が記録されていないため、6か月の完成猶予はありません",
+        "no_agreement": "協議合意による完成猶予中ではないため、協議拒絶は効力がありません",
+    }.get(why.reason, "この事由で時効の完成日は変わりません")
 
 
 def apply_obligor_state(obligor: Obligor, kind: str) -> None:

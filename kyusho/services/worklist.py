@@ -6,9 +6,10 @@ promises, review dates), so the worklist is a handful of queries however many cl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from peewee import JOIN, fn
 
@@ -115,7 +116,9 @@ def limitation_due(
             "state": effective_state(state, completes_on, as_of),
             "via_principal": bool(via),
         }
-        for claim_no, obligor_no, name, role, completes_on, state, via in q
+        for claim_no, obligor_no, name, role, completes_on, state, via in cast(
+            Iterable[tuple[str, int, str, str, date, str, bool]], q
+        )
     ]
 
 

@@ -131,7 +131,9 @@ def cmd_post(args: argparse.Namespace) -> int:
             else:
                 kind = rng.choice(("acknowledgement", "demand"))
                 log.write(op="begin", kind="event", ref=ref)
-                event = add_event(session, claim_no, obligor, kind, on, ref=ref)
+                event = add_event(
+                    session, claim_no, obligor, kind, on, ref=ref, confirm_no_effect=True
+                )
                 log.write(
                     op="ok",
                     kind="event",
