@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from rich.markup import escape
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -36,7 +37,7 @@ from kyusho.vocab import (
     RECEIPT_METHODS,
 )
 from screens import forms
-from screens.context import watch_as_of
+from screens.context import context, deliver, failure, watch_as_of
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine, TabBar
@@ -234,30 +235,18 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def on_tab_bar_selected(self, event: TabBar.Selected) -> None:
         self.action_tab(event.key)
 
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def reload(self) -> None:
-        app = self.app
-        session = app.session  # type: ignore[attr-defined]
-        as_of = app.as_of  # type: ignore[attr-defined]
-        claim_no = self.claim_no
-
-        def work() -> ClaimView:
-            return claim_view(session, claim_no, as_of)
-
-        self.run_worker(
-            work, thread=True, exit_on_error=False, exclusive=True, group="detail", name="detail"
-        )
-
-    def on_worker_state_changed(self, event) -> None:
-        from textual.worker import WorkerState
-
-        if event.worker.name != "detail":
+        ctx = context(self)
+        try:
+            view = claim_view(ctx.session, self.claim_no, ctx.as_of)
+        except Exception as exc:  # shown in the summary line, never raised into the UI
+            deliver(self, self._failed, failure("読み込めませんでした", exc))
             return
-        if event.state == WorkerState.SUCCESS:
-            self.show(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            self.query_one("#detail-summary", Static).update(
-                Text(f"読み込めませんでした: {event.worker.error}")
-            )
+        deliver(self, self.show, view)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#detail-summary", Static).update(Text(message))
 
     def on_data_changed(self) -> None:
         self.reload()
@@ -272,7 +261,9 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             self.notify("読込中です", severity="warning")
             return
         try:
-            spec = build(self.app.session, self.view, *args)  # type: ignore[attr-defined]
+            session = context(self).session
+            session.require_present("登録・変更")  # say why before the form is filled in
+            spec = build(session, self.view, *args)
         except KyushoError as exc:  # e.g. an event on a collateral provider: say why, no form
             message = exc.message if isinstance(exc, InputError) else str(exc)
             self.notify(escape(message), severity="warning")
@@ -339,7 +330,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     # ------------------------------------------------------------------ rendering
 
     def _d(self, value) -> str:
-        return format_date(value, self.app.date_style())  # type: ignore[attr-defined]
+        return format_date(value, context(self).date_style())
 
     def show(self, view: ClaimView) -> None:
         self.view = view

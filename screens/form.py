@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
-from textual.worker import Worker, WorkerState
 
 from kyusho.errors import ConflictError, InputError, KyushoError
 from kyusho.rules.dates import parse_date, parse_datetime
 from kyusho.rules.money import parse_amount
 from kyusho.rules.text import narrow
+from screens.context import deliver
 
 Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
 
@@ -159,8 +160,8 @@ class FormScreen(ModalScreen[Any]):
     def raw_values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in self.spec.fields:
-            widget = self.query_one(f"#f-{f.key}")
-            out[f.key] = widget.value  # type: ignore[attr-defined]
+            widget = self.query_one(f"#f-{f.key}", Input | Select)
+            out[f.key] = widget.value
         return out
 
     def parse_all(self) -> tuple[dict[str, Any], list[InputError]]:
@@ -228,23 +229,20 @@ class FormScreen(ModalScreen[Any]):
             ]
             preview.update(Text("\n".join(str(e) for e in shown)))
             return
+        self._preview(values)
+
+    @work(thread=True, exclusive=True, group="form-preview", exit_on_error=False)
+    def _preview(self, values: dict[str, Any]) -> None:
         fn = self.spec.preview
         assert fn is not None
+        try:
+            text = fn(values)
+        except KyushoError as exc:
+            text = f"！ {exc}"
+        deliver(self, self._show_preview, text)
 
-        def work() -> str:
-            try:
-                return fn(values)
-            except KyushoError as exc:
-                return f"！ {exc}"
-
-        self.run_worker(
-            work,
-            thread=True,
-            exit_on_error=False,
-            exclusive=True,
-            group="form-preview",
-            name="form-preview",
-        )
+    def _show_preview(self, text: str | None) -> None:
+        self.query_one("#form-preview", Static).update(Text(text or ""))
 
     # ------------------------------------------------------------------ save
 
@@ -261,15 +259,16 @@ class FormScreen(ModalScreen[Any]):
             values[CONFIRMED] = True  # the warning was shown for exactly these values
         self._saving = True
         self.show_error("")
-        save = self.spec.save
-        self.run_worker(
-            lambda: save(values),
-            thread=True,
-            exit_on_error=False,
-            exclusive=True,
-            group="form-save",
-            name="form-save",
-        )
+        self._save(values)
+
+    @work(thread=True, exclusive=True, group="form-save", exit_on_error=False)
+    def _save(self, values: dict[str, Any]) -> None:
+        try:
+            result = self.spec.save(values)
+        except Exception as exc:  # shown on the form; nothing was stored
+            deliver(self, self._save_failed, exc)
+            return
+        deliver(self, self.dismiss, result if result is not None else True)
 
     def _key_for(self, error: InputError) -> str:
         for f in self.spec.fields:
@@ -280,27 +279,17 @@ class FormScreen(ModalScreen[Any]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        name = event.worker.name
-        if name == "form-preview" and event.state == WorkerState.SUCCESS:
-            self.query_one("#form-preview", Static).update(Text(event.worker.result or ""))
-        elif name == "form-save":
-            if event.state == WorkerState.SUCCESS:
-                self.dismiss(event.worker.result if event.worker.result is not None else True)
-            elif event.state == WorkerState.ERROR:
-                self._saving = False
-                error = event.worker.error
-                if getattr(error, "needs_confirmation", False):
-                    self._refuse(
-                        f"！ {error}\n"
-                        f"このまま{self.spec.save_label}するにはもう一度 Ctrl+S、やめるには Esc",
-                        warning=True,
-                    )
-                elif isinstance(error, ConflictError):
-                    self._refuse(
-                        f"保存していません: {error}\nEsc で閉じると最新の内容を読み込みます。"
-                    )
-                elif isinstance(error, KyushoError):
-                    self._refuse(f"保存していません: {error}")
-                else:
-                    self._refuse(f"保存できませんでした（{type(error).__name__}: {error}）")
+    def _save_failed(self, error: BaseException) -> None:
+        self._saving = False
+        if getattr(error, "needs_confirmation", False):
+            self._refuse(
+                f"！ {error}\n"
+                f"このまま{self.spec.save_label}するにはもう一度 Ctrl+S、やめるには Esc",
+                warning=True,
+            )
+        elif isinstance(error, ConflictError):
+            self._refuse(f"保存していません: {error}\nEsc で閉じると最新の内容を読み込みます。")
+        elif isinstance(error, KyushoError):
+            self._refuse(f"保存していません: {error}")
+        else:
+            self._refuse(f"保存できませんでした（{type(error).__name__}: {error}）")

@@ -7,6 +7,7 @@ limitation completions, all as plain text (no markup: staff and obligor names ar
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -15,7 +16,8 @@ from textual.widgets import Static
 
 from kyusho.rules.dates import fiscal_year, fiscal_year_label
 from kyusho.rules.report_table import Report, text_lines
-from screens.context import watch_as_of
+from kyusho.services import reports
+from screens.context import context, deliver, failure, watch_as_of
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
 
@@ -44,50 +46,39 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
 
     def on_mount(self) -> None:
         if self.fy is None:
-            self.fy = fiscal_year(self.app.as_of)  # type: ignore[attr-defined]
+            self.fy = fiscal_year(context(self).as_of)
         self.query_one("#report-body").focus()
         self.reload()
         self.start_live_refresh()
         watch_as_of(self, lambda _: self.reload())  # the title says up to which day
 
     def reload(self) -> None:
-        from kyusho.services.reports import fy_report
-
-        session = self.app.session  # type: ignore[attr-defined]
         fy = self.fy
         assert fy is not None
         self.query_one("#report-title", Static).update(
             f"年度報告 — {fiscal_year_label(fy)}（FY{fy}） 集計中…"
         )
         self.query_one("#report-body").loading = True
-        self.run_worker(
-            lambda: fy_report(session, fy),
-            thread=True,
-            exit_on_error=False,
-            exclusive=True,
-            group="report",
-            name="report",
-        )
+        self._count(fy)
 
-    def on_worker_state_changed(self, event) -> None:
-        from textual.worker import WorkerState
-
-        # Textual calls every class's handler in the MRO itself: calling super() here ran the
-        # live-refresh handler twice (two reports per change), and fails when it has none.
-        if event.worker.name != "report":
+    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
+    def _count(self, fy: int) -> None:
+        try:
+            report = reports.fy_report(context(self).session, fy)
+        except Exception as exc:  # shown, never raised into the UI
+            deliver(self, self._failed, failure("年度報告を集計できませんでした", exc))
             return
-        body = self.query_one("#report-body")
-        if event.state == WorkerState.SUCCESS:
-            self.show(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            body.loading = False
-            self.notify(f"年度報告を集計できませんでした: {event.worker.error}", severity="error")
+        deliver(self, self.show, report)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#report-body").loading = False
+        self.notify(message, severity="error")
 
     def show(self, report: Report) -> None:
         if report.fy != self.fy:  # a later year was asked for meanwhile
             return
         self.report = report
-        today = self.app.as_of  # type: ignore[attr-defined]
+        today = context(self).as_of
         upto = "" if report.end < today else f"（{today.month}月{today.day}日まで）"
         self.query_one("#report-title", Static).update(
             f"年度報告 — {fiscal_year_label(report.fy)}（FY{report.fy}）{upto}"
@@ -99,7 +90,7 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
     def action_year(self, step: int) -> None:
         assert self.fy is not None
         nxt = self.fy + step
-        if not 1950 <= nxt <= fiscal_year(self.app.as_of) + 1:  # type: ignore[attr-defined]
+        if not 1950 <= nxt <= fiscal_year(context(self).as_of) + 1:
             self.notify("これより先の年度はありません")
             return
         self.fy = nxt

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from kyusho.rules.dates import format_date
 from kyusho.vocab import STAFF_ROLES
-from screens.context import watch_as_of
+from screens.context import context, watch_as_of
 
 
 class StatusLine(Static):
@@ -31,8 +31,7 @@ class StatusLine(Static):
         watch_as_of(self, lambda _: self._show())  # F4: the line says which date is shown
 
     def _show(self) -> None:
-        app = self.app
-        session = app.session  # type: ignore[attr-defined]
+        session = context(self).session
         parts = [f"DB {session.db_path.name}", f"{session.login}（{STAFF_ROLES[session.role]}）"]
         if session.view_as_of:
             parts.append(f"時点 {format_date(session.view_as_of, session.config.dates)}")
