@@ -250,20 +250,7 @@ def reject(session: Session, decision_id: int, reason: str) -> Decision:
     with session.writing():
         d = _pending(decision_id)
         _require_approver(session, d)
-        before = decision_dict(d)
-        d.status, d.approver, d.decided_at = "rejected", session.login, session.now()
-        d.save()
-        audit.record(
-            session.login,
-            "decision.reject",
-            "claim",
-            d.claim_id,
-            before=before,
-            after=decision_dict(d),
-            reason=reason.strip(),
-            at=session.now(),
-        )
-        return d
+        return _close(session, d, "rejected", reason, approver=session.login)
 
 
 def withdraw(session: Session, decision_id: int, reason: str) -> Decision:
@@ -274,20 +261,30 @@ def withdraw(session: Session, decision_id: int, reason: str) -> Decision:
         d = _pending(decision_id)
         if d.proposer != session.login and session.role != "admin":
             raise PermissionDenied("取下げは起案者（または管理者）だけができます")
-        before = decision_dict(d)
-        d.status, d.decided_at = "withdrawn", session.now()
-        d.save()
-        audit.record(
-            session.login,
-            "decision.withdraw",
-            "claim",
-            d.claim_id,
-            before=before,
-            after=decision_dict(d),
-            reason=reason.strip(),
-            at=session.now(),
-        )
-        return d
+        return _close(session, d, "withdrawn", reason)
+
+
+def _close(
+    session: Session, d: Decision, status: str, reason: str, *, approver: str | None = None
+) -> Decision:
+    """End a pending decision without effect (否決 or 取下げ), audited with its reason."""
+    before = decision_dict(d)
+    d.status, d.decided_at = status, session.now()
+    if approver is not None:
+        d.approver = approver
+    d.save()
+    action = {"rejected": "decision.reject", "withdrawn": "decision.withdraw"}[status]
+    audit.record(
+        session.login,
+        action,
+        "claim",
+        d.claim_id,
+        before=before,
+        after=decision_dict(d),
+        reason=reason.strip(),
+        at=session.now(),
+    )
+    return d
 
 
 def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
