@@ -49,7 +49,7 @@ def receipt_form(session: Session, view: ClaimView) -> FormSpec:
         a = p.allocation
         return "\n".join(
             [
-                f"{p.on.year}年{p.on.month}月{p.on.day}日時点  入金できる上限 {format_yen(p.maximum)}",
+                f"{format_date(p.on, style)} 時点  入金できる上限 {format_yen(p.maximum)}",
                 f"  入金前: {_balance_text(p.balance_before)}",
                 f"  充当:   費用 {format_yen(a.costs)} / 損害金 {format_yen(a.damages)}"
                 f" / 元金 {format_yen(a.principal)}",

@@ -391,7 +391,7 @@ async def test_the_receipt_preview_speaks_of_the_receipts_own_date(demo_session)
         await settle(pilot)
         preview = str(app.screen.query_one("#form-preview", Static).content)
     lines = preview.splitlines()
-    assert lines[0] == f"2026年10月1日時点  入金できる上限 {expected.maximum:,}円"
+    assert lines[0] == f"R8.10.1 時点  入金できる上限 {expected.maximum:,}円"
     assert lines[1].startswith("  入金前:")
     assert lines[1].endswith(f"計 {expected.balance_before.total:,}円")
     assert lines[3].startswith("  入金後:")

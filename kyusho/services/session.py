@@ -13,6 +13,7 @@ from kyusho.clock import SYSTEM_CLOCK, Clock, PinnedClock
 from kyusho.config import Config
 from kyusho.errors import PermissionDenied
 from kyusho.identity import os_login
+from kyusho.rules.dates import format_date
 from kyusho.vocab import ROLE_RANK, STAFF_ROLES
 from models.db import open_database, write_transaction
 from models.migrations import ensure_current
@@ -45,8 +46,9 @@ class Session:
     def require_present(self, what: str) -> None:
         """Refuse a write while a past date is being viewed (what is shown is not today's)."""
         if self.view_as_of is not None:
+            shown = format_date(self.view_as_of, self.config.dates)
             raise PermissionDenied(
-                f"{self.view_as_of.isoformat()} 時点の表示中は{what}できません"
+                f"{shown} 時点の表示中は{what}できません"
                 "（過去の時点を表示しているため。時点を今日に戻してから操作してください）"
             )
 
