@@ -168,3 +168,23 @@ def test_rule_after_completion_or_an_end_nothing_acts() -> None:
         "ended", date(2026, 2, 1), "invoked"
     )
     assert judge([], Event(1, date(2025, 3, 1), "suit_withdrawn", 1)) == NoEffect("nothing_pending")
+
+
+@pytest.mark.parametrize(
+    ("debtor", "kind"), [("corporation", "免責確定"), ("person", "法人格消滅")]
+)
+def test_an_imported_event_of_the_wrong_kind_of_obligor_is_refused(
+    s: Session, debtor: str, kind: str
+) -> None:
+    """The CSV path applies the same rule as the form: nothing of the file is stored."""
+    from kyusho.services.imports import ImportFailed, import_bytes
+
+    new_claim(s, NO, SUBROGATION, contract=SUBROGATION, debtor=debtor, merchant="0")
+    before = stored_events()
+    csv = f"求償権番号,関係人番号,事由,日付,番号\n{NO},1,{kind},2025-01-15,E1\n"
+    with pytest.raises(ImportFailed) as info:
+        import_bytes(s, "events", csv.encode())
+    [error] = info.value.errors
+    assert (error.line, error.column) == (2, "事由") and "の事由です" in error.reason
+    assert stored_events()[0] == before[0]
+    assert obligor(NO, 1).state == "normal"

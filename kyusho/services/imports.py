@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from kyusho.errors import InputError, KyushoError
+from kyusho.rules import limitation
 from kyusho.rules.csvparse import ParsedRow, RowError, parse_csv
 from kyusho.rules.reference import municipality_names
 from kyusho.rules.text import kana_key, name_key
@@ -173,12 +174,12 @@ def _claims_by_no(nos: Iterable[str]) -> dict[str, Claim]:
 
 
 def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Obligor]:
-    """The claims' obligors by (claim id, 関係人番号): id and role only, for the row checks."""
+    """The claims' obligors by (claim id, 関係人番号): id, role and kind, for the row checks."""
     out: dict[tuple[int, int], Obligor] = {}
     for chunk in _chunks(sorted(set(claim_ids))):
-        for o in Obligor.select(Obligor.id, Obligor.claim, Obligor.obligor_no, Obligor.role).where(
-            in_values(Obligor.claim, chunk)
-        ):
+        for o in Obligor.select(
+            Obligor.id, Obligor.claim, Obligor.obligor_no, Obligor.role, Obligor.kind
+        ).where(in_values(Obligor.claim, chunk)):
             out[(o.claim_id, o.obligor_no)] = o
     return out
 
@@ -734,6 +735,10 @@ class _Events(_Referenced):
     def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
         if obligor.role == "collateral_provider":
             return "関係人番号", "物上保証人には時効の管理がありません"
+        if v["kind"] in ("discharge", "extinguished"):  # the same rule as the entry form
+            why = limitation.event_refusal(v["kind"], obligor.role, obligor.kind, None)
+            if why is not None:
+                return "事由", why
         if v["date"] < claim.subrogation_date or v["date"] > self.today:
             return "日付", "代位弁済日から今日までの日付にしてください"
         return None
