@@ -24,6 +24,7 @@ from kyusho.services.session import Session
 from screens.claim_detail import ClaimDetailScreen
 from screens.claim_list import ClaimListScreen
 from screens.context import deliver, failure
+from screens.form import FormScreen
 from screens.help import HelpScreen
 from screens.home import HomeScreen
 from screens.report import ReportScreen
@@ -49,10 +50,10 @@ class ClaimSearchProvider(Provider):
 
     async def discover(self) -> Hits:
         yield DiscoveryHit(
-            "求償権一覧を開く", partial(self.app.switch_mode, "claims"), text="求償権一覧"
+            "求償権一覧を開く", partial(self.app.run_action, "go('claims')"), text="求償権一覧"
         )
         yield DiscoveryHit(
-            "今日の仕事（ホーム）", partial(self.app.switch_mode, "home"), text="ホーム"
+            "今日の仕事（ホーム）", partial(self.app.run_action, "go('home')"), text="ホーム"
         )
         yield DiscoveryHit("キー操作の一覧", self.app.action_help, text="ヘルプ")
 
@@ -68,10 +69,10 @@ class KyushoApp(App[None]):
     DEFAULT_MODE = "home"
     BINDINGS = [
         Binding("f1,question_mark", "help", "ヘルプ", id="app.help"),
-        Binding("f2", "switch_mode('home')", "ホーム", id="app.home"),
-        Binding("f3", "switch_mode('claims')", "一覧", id="app.claims"),
+        Binding("f2", "go('home')", "ホーム", id="app.home"),
+        Binding("f3", "go('claims')", "一覧", id="app.claims"),
         Binding("f4", "as_of", "時点", id="app.as_of"),
-        Binding("f6", "switch_mode('report')", "年度報告", id="app.report"),
+        Binding("f6", "go('report')", "年度報告", id="app.report"),
         Binding("ctrl+q", "quit", "終了", id="app.quit", priority=True),
     ]
 
@@ -96,17 +97,17 @@ class KyushoApp(App[None]):
     def date_style(self) -> str:
         return self.session.config.dates
 
-    def open_claim(self, claim_no: str) -> None:
+    def open_claim(self, claim_no: str, obligor_no: int | None = None) -> None:
         """Read the claim in a thread worker, then show it.
 
         The screen is built only once the claim is read: a read running while the UI thread
         builds the screen waits for the GIL and takes many times longer. A second open
         supersedes one still reading.
         """
-        self._read_claim(claim_no, self.as_of)
+        self._read_claim(claim_no, self.as_of, obligor_no)
 
     @work(thread=True, exclusive=True, group="open-claim", exit_on_error=False)
-    def _read_claim(self, claim_no: str, as_of: date) -> None:
+    def _read_claim(self, claim_no: str, as_of: date, obligor_no: int | None) -> None:
         try:
             view = claim_view(self.session, claim_no, as_of)
         except Exception as exc:  # shown as a message, never raised into the UI
@@ -117,10 +118,10 @@ class KyushoApp(App[None]):
                 severity="error",
             )
             return
-        deliver(self, self._claim_read, claim_no, view)
+        deliver(self, self._claim_read, claim_no, view, obligor_no)
 
-    def _claim_read(self, claim_no: str, view: ClaimView) -> None:
-        self.push_screen(ClaimDetailScreen(claim_no, view=view))
+    def _claim_read(self, claim_no: str, view: ClaimView, obligor_no: int | None) -> None:
+        self.push_screen(ClaimDetailScreen(claim_no, view=view, obligor_no=obligor_no))
 
     def action_as_of(self) -> None:
         from screens.form import FormScreen
@@ -133,6 +134,22 @@ class KyushoApp(App[None]):
             return
         self.session.view_as_of = None if result == date.min else result
         self.as_of = self.session.view_date()  # the status line and the screens watch it
+
+    async def action_go(self, mode: str) -> None:
+        """Show the mode's own screen (F2 home, F3 list, F6 report), never a claim left open.
+
+        A claim opened from a mode is pushed on that mode's stack; switching back to the mode
+        would show that claim again, so the screens on top of the mode's own are closed. A form
+        keeps the key: what was typed must be saved or cancelled first.
+        """
+        if any(isinstance(s, FormScreen) for s in self.screen_stack):
+            return
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

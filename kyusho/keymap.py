@@ -54,6 +54,8 @@ BINDING_IDS: frozenset[str] = frozenset(
         "form.previous",
         "help.close",
         # lists
+        "list.first",
+        "list.last",
         "vtable.cursor_up",
         "vtable.cursor_down",
         "vtable.page_up",

@@ -40,7 +40,7 @@ from screens import forms
 from screens.context import context, deliver, failure, watch_as_of
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
-from screens.widgets import KeyBar, StatusLine, TabBar
+from screens.widgets import KeyBar, ListTable, StatusLine, TabBar
 
 TABS = [
     ("obligors", "関係人"),
@@ -170,11 +170,15 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         ],
     ]
 
-    def __init__(self, claim_no: str, view: ClaimView | None = None) -> None:
+    def __init__(
+        self, claim_no: str, view: ClaimView | None = None, obligor_no: int | None = None
+    ) -> None:
         """``view``: the claim already read (by ``KyushoApp.open_claim``); without it the
-        screen reads the claim itself in a thread worker."""
+        screen reads the claim itself in a thread worker. ``obligor_no``: the obligor the user
+        came for (a guarantor's alert on the worklist): the cursor starts on that row."""
         super().__init__()
         self.claim_no = claim_no
+        self._start_obligor = obligor_no
         self.view: ClaimView | None = None
         self._preloaded = view
         self._tables: dict[str, DataTable] = {}  # the tabs whose table is built
@@ -185,7 +189,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         yield TabBar(list(TABS), FIRST_TAB, id="detail-tabbar")
         with ContentSwitcher(initial=f"table-{FIRST_TAB}", id="detail-tabs"):
             # the other tabs' tables are built when first shown
-            yield DataTable(cursor_type="row", zebra_stripes=True, id=f"table-{FIRST_TAB}")
+            yield ListTable(id=f"table-{FIRST_TAB}")
         yield StatusLine()
         yield KeyBar()
 
@@ -214,9 +218,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         """The tab's table, built (and filled from the view held) the first time it is needed."""
         table = self._tables.get(key)
         if table is None:
-            table = DataTable(
-                cursor_type="row",
-                zebra_stripes=True,
+            table = ListTable(
                 id=f"table-{key}",
                 cell_padding=0 if key in COMPACT else 1,
             )
@@ -287,7 +289,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         return None
 
     def action_receipt(self) -> None:
-        self._open_form(forms.receipt_form)
+        self._open_form(forms.receipt_form, self._selected_obligor())
 
     def action_cost(self) -> None:
         self._open_form(forms.cost_form)
@@ -299,7 +301,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self._open_form(forms.contact_form, self._selected_obligor())
 
     def action_plan(self) -> None:
-        self._open_form(forms.plan_form)
+        self._open_form(forms.plan_form, self._selected_obligor())
 
     def action_cancel_entry(self) -> None:
         """Cancel the ledger entry or limitation event under the cursor (after confirmation)."""
@@ -363,6 +365,13 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.query_one("#detail-summary", Static).update(summary)
         for key in self._tables:  # the tabs not built yet are filled when first shown
             self._fill_table(key, view)
+        if self._start_obligor is not None:
+            table = self._tables[FIRST_TAB]
+            try:
+                table.move_cursor(row=table.get_row_index(str(self._start_obligor)), animate=False)
+            except RowDoesNotExist:
+                pass
+            self._start_obligor = None
 
     def _fill_table(self, key: str, view: ClaimView) -> None:
         """Replace the table's rows, keeping the cursor on the same record (or row) as before."""

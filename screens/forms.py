@@ -39,7 +39,7 @@ def _balance_text(b: Balance) -> str:
     )
 
 
-def receipt_form(session: Session, view: ClaimView) -> FormSpec:
+def receipt_form(session: Session, view: ClaimView, obligor_no: int | None = None) -> FormSpec:
     claim_no = view.claim.claim_no
     style = session.config.dates
 
@@ -67,7 +67,9 @@ def receipt_form(session: Session, view: ClaimView) -> FormSpec:
         fields=[
             Field("date", "入金日", "date", default=format_date(session.today(), style)),
             Field("amount", "金額", "amount", placeholder="1,234,567"),
-            Field("payer", "入金者", "select", options=_obligor_options(view), default=1),
+            Field(
+                "payer", "入金者", "select", options=_obligor_options(view), default=obligor_no or 1
+            ),
             Field(
                 "method",
                 "入金方法",
@@ -133,7 +135,7 @@ def cancel_event_form(session: Session, view: ClaimView, event_id: int) -> FormS
     )
 
 
-def plan_form(session: Session, view: ClaimView) -> FormSpec:
+def plan_form(session: Session, view: ClaimView, obligor_no: int | None = None) -> FormSpec:
     claim_no = view.claim.claim_no
 
     def save(v: dict[str, Any]) -> Any:
@@ -151,7 +153,13 @@ def plan_form(session: Session, view: ClaimView) -> FormSpec:
         title=f"分割弁済約定 — {claim_no}",
         note="同じ関係人の有効な約定は「変更済」として残ります。支払日 31 は月末です。",
         fields=[
-            Field("obligor", "関係人", "select", options=_obligor_options(view), default=1),
+            Field(
+                "obligor",
+                "関係人",
+                "select",
+                options=_obligor_options(view),
+                default=obligor_no or 1,
+            ),
             Field("first_month", "開始月", "date", placeholder="R7.4.1（月の任意の日）"),
             Field("monthly_amount", "月額", "amount"),
             Field("due_day", "支払日", "int", default="27"),

@@ -17,7 +17,7 @@ from screens import forms
 from screens.context import context, deliver, failure, watch_as_of
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
-from screens.widgets import KeyBar, StatusLine
+from screens.widgets import KeyBar, ListTable, StatusLine
 
 KIND_LABELS = {
     "limitation": "時効",
@@ -46,7 +46,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("今日の仕事", classes="title", id="home-title")
-        yield DataTable(cursor_type="row", zebra_stripes=True, id="worklist")
+        yield ListTable(id="worklist")
         yield StatusLine()
         yield KeyBar()
 
@@ -126,7 +126,8 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         table = self.query_one(DataTable)
         if not self.items or table.cursor_row < 0:
             return
-        context(self).open_claim(self.items[table.cursor_row].claim_no)
+        item = self.items[table.cursor_row]
+        context(self).open_claim(item.claim_no, obligor_no=item.obligor_no)
 
     def action_contact(self) -> None:
         """Record a contact for the item under the cursor without leaving the worklist."""

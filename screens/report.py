@@ -99,9 +99,12 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
+        """Back to where the user came from; the report is a mode of its own, so: home."""
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+        else:
+            await self.app.run_action("go('home')")
 
     def on_data_changed(self) -> None:
         self.reload()

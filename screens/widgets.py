@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from kyusho.rules.dates import format_date
 from kyusho.vocab import STAFF_ROLES
 from screens.context import context, watch_as_of
+
+
+class ListTable(DataTable):
+    """A row-cursor table where Home and End go to the first and the last row (as in the list).
+
+    DataTable's own Home/End scroll sideways, which at 80 columns does nothing a user sees.
+    """
+
+    BINDINGS = [
+        Binding("home", "first_row", "先頭", show=False, id="list.first"),
+        Binding("end", "last_row", "末尾", show=False, id="list.last"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        kwargs.setdefault("zebra_stripes", True)
+        super().__init__(**kwargs)
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, animate=False)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
 
 
 class StatusLine(Static):

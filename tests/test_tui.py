@@ -254,6 +254,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
     import screens.home
     import screens.report
     import screens.virtual_table
+    import screens.widgets
     from kyusho.keymap import BINDING_IDS
 
     classes = [
@@ -265,6 +266,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.form.FormScreen,
         screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
+        screens.widgets.ListTable,
     ]
     declared = {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
     assert declared == BINDING_IDS
