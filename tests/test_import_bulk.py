@@ -52,7 +52,17 @@ OBLIGORS = [
         row
         for i in range(1, N + 1)
         for row in (
-            [_no(i), "1", "主債務者", f"株式会社テスト{i}", f"テスト{i}", "法人", "", "東京都"],
+            # claim 2's principal debtor is an individual: 免責確定 (EV-2) is an individual's
+            [
+                _no(i),
+                "1",
+                "主債務者",
+                f"株式会社テスト{i}",
+                f"テスト{i}",
+                "個人" if i == 2 else "法人",
+                "1" if i == 2 else "",
+                "東京都",
+            ],
             [_no(i), "2", "連帯保証人", f"山田 太郎{i}", "ヤマダ タロウ", "個人", "0", "東京都"],
         )
     ),
