@@ -18,6 +18,7 @@ from typing import Any
 
 from kyusho import __version__
 from kyusho.errors import InputError, KyushoError
+from kyusho.files import show_text
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
@@ -127,16 +128,31 @@ def build_parser() -> Parser:
         out.add_argument("--json", action="store_true", help="JSON を標準出力へ")
         out.add_argument("--csv", metavar="F", help="表を CSV ファイルへ")
         out.add_argument("--xlsx", metavar="F", help="表を XLSX ファイルへ（未対応）")
+        r_.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
 
     a = command(sub, "audit", _cmd_help, help="監査証跡")
     asub = group(a, "audit_command", required=True)
-    command(asub, "verify", _cmd_audit_verify, help="ハッシュ連鎖を検証する")
+    av = command(asub, "verify", _cmd_audit_verify, help="ハッシュ連鎖を検証する")
+    av.add_argument(
+        "--against",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="audit checkpoint が書いたファイル（記録した先頭が連鎖に残っているかも確かめる）",
+    )
+    ac = command(
+        asub, "checkpoint", _cmd_audit_checkpoint, help="連鎖の先頭をデータベースの外に記録する"
+    )
+    ac.add_argument("file", nargs="?", metavar="FILE", help="追記するファイル（省略時は標準出力）")
 
     b = command(sub, "backup", _cmd_backup, help="オンラインバックアップ（書き込み中でも可）")
     b.add_argument("dest")
+    b.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
     r = command(sub, "restore", _cmd_restore, help="バックアップを新しいファイルに復元する")
     r.add_argument("src")
     r.add_argument("--to", required=True, help="復元先（存在しないファイル）")
+    r.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
 
     rb = command(sub, "rebuild", _cmd_rebuild, help="保存された投影（充当・時効）を再計算する")
     rb.add_argument("--check", action="store_true", help="差分を数えるだけで書き換えない")
@@ -176,13 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = args.handler
         return handler(args)
     except CliError as exc:
-        print(f"kyusho: {exc}", file=sys.stderr)
+        _error(exc)
         return exc.code
     except InputError as exc:
-        print(f"kyusho: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_INPUT
     except KyushoError as exc:
-        print(f"kyusho: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
@@ -193,23 +209,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("KYUSHO_DEBUG"):
             raise
         print(
-            f"kyusho: 予期しないエラーです（{type(exc).__name__}: {exc}）。"
+            f"kyusho: 予期しないエラーです（{type(exc).__name__}: {show_text(exc)}）。"
             "KYUSHO_DEBUG=1 を付けて再実行すると詳細が出ます。管理者に連絡してください。",
             file=sys.stderr,
         )
         return EXIT_FAIL
 
 
+def _error(exc: BaseException) -> None:
+    """An error on stderr; user text in it can never drive the terminal (escapes shown)."""
+    print(f"kyusho: {show_text(exc)}", file=sys.stderr)
+
+
 def _config(args: argparse.Namespace):
     from kyusho.config import load_config
-
-    return load_config(args.config)
-
-
-def _db_path(args: argparse.Namespace, config) -> Path:
     from kyusho.files import user_path
 
-    return user_path(args.db, "--db") if args.db else user_path(config.db_path, "database.path")
+    explicit = None if args.config is None else user_path(args.config, "--config")
+    return load_config(explicit)  # database.path goes through user_path there
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _db_path(args: argparse.Namespace, config, *, new: bool = False) -> Path:
+    """The database path from --db (even when empty) or database.path, checked.
+
+    A folder, a missing folder, a file that is not SQLite or one this user cannot read is
+    refused naming where the path came from; a missing file is left to open_database, which
+    says how to create it. ``new`` (init): the folder must be writable.
+    """
+    from kyusho.files import user_path
+
+    field = "--db" if args.db is not None else "database.path"
+    path = user_path(args.db if args.db is not None else config.db_path, field)
+    shown = show_text(path)
+    if path.is_dir():
+        raise InputError(
+            field, f"{shown} はフォルダです。データベースファイルのパスを指定してください"
+        )
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise InputError(field, f"フォルダ {show_text(parent)} がありません")
+    if path.exists():
+        if not path.is_file():
+            raise InputError(field, f"{shown} は通常のファイルではありません")
+        if not os.access(path, os.R_OK):
+            raise InputError(field, f"{shown} を読む権限がありません")
+        if not new:
+            try:
+                with path.open("rb") as fh:
+                    header = fh.read(len(SQLITE_HEADER))
+            except OSError as exc:
+                raise InputError(field, f"{shown} を読めません（{exc.strerror}）") from None
+            if header != SQLITE_HEADER:
+                raise InputError(
+                    field,
+                    f"{shown} は SQLite のデータベースではありません（パスを確認してください）",
+                )
+    elif new and not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(field, f"フォルダ {show_text(parent)} に書き込む権限がありません")
+    return path
+
+
+def _protected(args: argparse.Namespace, config, *extra: Path) -> list[Path]:
+    """The databases no output may overwrite: the one in use, the configured one, ``extra``."""
+    paths = [Path(config.db_path), *extra]
+    if args.db is not None and args.db.strip():
+        paths.append(Path(args.db).expanduser())
+    return paths
 
 
 def _session(args: argparse.Namespace):
@@ -234,12 +302,14 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from kyusho.identity import os_login
+    from kyusho.services.session import check_database_folder
     from kyusho.services.staff import init_database
 
     config = _config(args)
-    path = _db_path(args, config)
+    path = _db_path(args, config, new=True)
+    check_database_folder(path, others_may_read=False)
     init_database(path, os_login(), args.name)
-    print(f"{path} を作成しました。{os_login()} を admin として登録しました。")
+    print(f"{show_text(path)} を作成しました。{os_login()} を admin として登録しました。")
     return EXIT_OK
 
 
@@ -247,7 +317,7 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
     from kyusho.services import staff
 
     row = staff.add_staff(_session(args), args.login, args.name, args.role)
-    print(f"{row.login}（{row.name}、{row.role}）を登録しました。")
+    print(f"{row.login}（{show_text(row.name)}、{row.role}）を登録しました。")
     return EXIT_OK
 
 
@@ -259,7 +329,9 @@ def _cmd_staff_list(args: argparse.Namespace) -> int:
         print(json.dumps([staff.staff_dict(r) for r in rows], ensure_ascii=False, indent=2))
     else:
         for r in rows:
-            print(f"{r.login}\t{r.name}\t{r.role}\t{'有効' if r.active else '無効'}")
+            # rows stored before names were checked may hold tabs or escapes: never raw
+            cells = (r.login, r.name, r.role, "有効" if r.active else "無効")
+            print("\t".join(show_text(c) for c in cells))
     return EXIT_OK
 
 
@@ -288,40 +360,89 @@ def _cmd_limitation_due(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(
-                f"{r['completes_on']}\t残{r['days_left']}日\t{r['claim_no']}\t{r['obligor_id']}\t{r['name']}\t{r['state']}"
+                f"{r['completes_on']}\t残{r['days_left']}日\t{show_text(r['claim_no'])}\t{r['obligor_id']}\t{show_text(r['name'])}\t{r['state']}"
             )
     return EXIT_OK
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from models.audit import verify
+    from kyusho.files import user_path
 
-    _session(args)
-    result = verify()
+    against = [user_path(f, "--against") for f in args.against]
+    for f in against:
+        if not f.is_file():
+            raise InputError(
+                "--against", f"{show_text(f)} がありません（ファイルを指定してください）"
+            )
+    session = _session(args)
+    try:
+        from kyusho.services.maintenance import audit_verify
+    except ImportError:  # until checkpoints exist, the chain alone is checked
+        if against:
+            raise
+        from models.audit import verify
+
+        result = verify()
+    else:
+        result = audit_verify(session, against)
     if result.ok:
         print(f"監査証跡は正常です（{result.checked} 件）。")
         return EXIT_OK
     print(
-        f"監査証跡に異常があります: {result.problem}（イベント {result.bad_seq}）", file=sys.stderr
+        f"監査証跡に異常があります: {show_text(result.problem)}（イベント {result.bad_seq}）",
+        file=sys.stderr,
     )
     return EXIT_FAIL
 
 
+def _cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    """The chain's head as one JSON line, printed or appended to FILE (for cron)."""
+    from kyusho.files import append_line, append_path
+    from kyusho.services.maintenance import audit_checkpoint
+
+    config = _config(args)
+    dest = None
+    if args.file is not None:
+        dest = append_path(args.file, "FILE", protect=_protected(args, config))
+    session = _session(args)
+    line = audit_checkpoint(session)
+    if dest is None:
+        print(line)
+    else:
+        append_line(dest, line, field="FILE")
+        print(f"{show_text(dest)} に監査証跡の先頭を追記しました。", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
-    from kyusho.files import user_path
+    from kyusho.files import output_path
     from kyusho.services.maintenance import backup
 
-    dest = backup(_session(args), user_path(args.dest, "DEST"))
-    print(f"{dest} にバックアップしました。")
+    config = _config(args)
+    dest = output_path(
+        args.dest, "DEST", force=args.force, protect=_protected(args, config, config.db_path)
+    )
+    session = _session(args)
+    dest = output_path(dest, "DEST", force=args.force, protect=[session.db_path])
+    dest = backup(session, dest, force=args.force)
+    print(f"{show_text(dest)} にバックアップしました。")
     return EXIT_OK
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    from kyusho.files import user_path
+    from kyusho.files import output_path, user_path
     from kyusho.services.maintenance import restore
 
-    dest = restore(user_path(args.src, "SRC"), user_path(args.to, "--to"))
-    print(f"{dest} に復元しました。`kyusho --db {dest} audit verify` で確認してください。")
+    config = _config(args)
+    src = user_path(args.src, "SRC")
+    if src.is_dir():
+        raise InputError(
+            "SRC", f"{show_text(src)} はフォルダです。バックアップのファイルを指定してください"
+        )
+    dest = output_path(args.to, "--to", force=args.force, protect=_protected(args, config, src))
+    dest = restore(src, dest, force=args.force)
+    shown = show_text(dest)
+    print(f"{shown} に復元しました。`kyusho --db {shown} audit verify` で確認してください。")
     return EXIT_OK
 
 
@@ -348,17 +469,23 @@ def _progress_printer():
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from kyusho.files import user_path
     from kyusho.services.imports import ImportFailed, import_file
 
     session = _session(args)
     try:
         report = import_file(
-            session, args.kind, Path(args.file), dry_run=args.dry_run, progress=_progress_printer()
+            session,
+            args.kind,
+            user_path(args.file, "FILE"),
+            dry_run=args.dry_run,
+            progress=_progress_printer(),
         )
     except ImportFailed as exc:
+        name = show_text(args.file)
         for e in exc.errors:
-            print(f"{args.file}:{e.line}: {e.column}: {e.reason}", file=sys.stderr)
-        print(f"kyusho: {exc}（何も保存していません）", file=sys.stderr)
+            print(f"{name}:{e.line}: {show_text(e.column)}: {show_text(e.reason)}", file=sys.stderr)
+        print(f"kyusho: {show_text(exc)}（何も保存していません）", file=sys.stderr)
         return EXIT_INPUT
     verb = "検査しました（保存していません）" if report.dry_run else "取り込みました"
     print(
@@ -368,17 +495,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from kyusho.files import output_path, write_atomically
     from kyusho.rules.dates import parse_date
     from kyusho.rules.report_table import report_csv, report_json, text_lines
     from kyusho.services import reports
 
-    if args.xlsx:
+    if args.xlsx is not None:
         raise CliError("--xlsx: XLSX 出力はこの版ではまだ使えません（--csv を使ってください）")
     dest = None
-    if args.csv:
-        from kyusho.files import user_path
-
-        dest = user_path(args.csv, "--csv")
+    if args.csv is not None:  # checked before the report is computed, and again after
+        config = _config(args)
+        dest = output_path(args.csv, "--csv", force=args.force, protect=_protected(args, config))
     if args.report_command == "fy":
         text = args.year.strip()
         if not (text.isascii() and text.isdigit()):
@@ -392,11 +519,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     elif dest is not None:
-        try:  # with a BOM: Excel, which most 協会 staff open CSV in, then reads UTF-8
-            dest.write_text(report_csv(report), encoding="utf-8-sig")
-        except OSError as exc:
-            raise CliError(f"--csv: {dest} に書き込めません（{exc.strerror}）") from None
-        print(f"{dest} に書き出しました。")
+        dest = output_path(dest, "--csv", force=args.force, protect=[session.db_path])
+        # with a BOM: Excel, which most 協会 staff open CSV in, then reads UTF-8
+        write_atomically(dest, report_csv(report).encode("utf-8-sig"), field="--csv")
+        print(f"{show_text(dest)} に書き出しました。")
     else:
         print("\n".join(text_lines(report)))
     return EXIT_OK
@@ -415,7 +541,7 @@ def _print_claim(data: dict) -> None:
     for o in data["obligors"]:
         lim = o["limitation"]
         clock = f"{lim['completes_on'] or '—'} ({lim['state']})" if lim else "—"
-        print(f"  {o['id']} {o['role']} {o['name']}  時効 {clock}")
+        print(f"  {o['id']} {o['role']} {show_text(o['name'])}  時効 {clock}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -426,12 +552,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if args.claims < 1 or args.claims > 50_000:
         raise CliError("--claims: 1〜50000 の件数を指定してください")
-    if args.db:
+    if args.db is not None:
         from kyusho.files import user_path
 
         path = user_path(args.db, "--db")
-        if path.exists():
-            raise CliError(f"--db: {path} はすでにあります。デモは新しいファイルに作ります")
+        if path.exists() or path.is_symlink():
+            raise CliError(
+                f"--db: {show_text(path)} はすでにあります。デモは新しいファイルに作ります"
+            )
+        if not path.absolute().parent.is_dir():
+            raise InputError("--db", f"フォルダ {show_text(path.absolute().parent)} がありません")
     else:
         folder = Path(tempfile.mkdtemp(prefix="kyusho-demo-"))
         os.chmod(folder, 0o770)

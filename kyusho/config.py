@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from kyusho.errors import InputError
+from kyusho.files import user_path
 from kyusho.keymap import BINDING_IDS
 
 SYSTEM_CONFIG = Path("/etc/kyusho/kyusho.toml")
 ROLES = ("staff", "manager", "admin")
+IMPORT_MAX_BYTES = 2 * 1024**3  # 2 GiB: far above a real export, far below a runaway input
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     plans: dict[int, dict[str, int]] = field(default_factory=dict)  # FY -> item -> 百万円
     keymap: dict[str, str] = field(default_factory=dict)
+    import_max_bytes: int = IMPORT_MAX_BYTES
     source: Path | None = None
 
 
@@ -153,7 +156,10 @@ def _rate(value: Any, key: str) -> Decimal:
 
 def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     """Validate a parsed TOML document into a Config; InputError names the first bad key."""
-    _take(data, "", {"database", "display", "policy", "plan", "keymap"})
+    _take(data, "", {"database", "display", "policy", "plan", "keymap", "import"})
+    imports = data.get("import", {})
+    _table(imports, "import")
+    _take(imports, "import", {"max_bytes"})
     db = data.get("database", {})
     _table(db, "database")
     _take(db, "database", {"path", "url"})
@@ -271,7 +277,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         keymap[binding_id] = keys.replace(" ", "")
 
     db_path = (
-        Path(_str(db["path"], "database.path")).expanduser() if "path" in db else Path("kyusho.db")
+        user_path(_str(db["path"], "database.path"), "database.path")
+        if "path" in db
+        else Path("kyusho.db")
     )
     if source is not None and not db_path.is_absolute():
         db_path = source.parent / db_path
@@ -291,6 +299,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         policy=policy,
         plans=plans,
         keymap=keymap,
+        import_max_bytes=_int(
+            imports.get("max_bytes", IMPORT_MAX_BYTES), "import.max_bytes", 1, 2**50
+        ),
         source=source,
     )
 

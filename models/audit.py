@@ -4,13 +4,19 @@ Each event's hash is sha256(prev_hash + canonical JSON of the event); the chain'
 sequence number and hash) is also kept in ``meta``, so removing the newest events is caught
 as well as editing, removing or inserting any other. Events are only ever appended, inside
 the same IMMEDIATE transaction as the write they describe.
+
+Anyone who can write the SQLite file can still rewrite the whole chain and ``meta`` together
+(cut the tail, or re-hash everything after a forged event). Checkpoints close that: the head
+(``head()``) written at intervals to a file outside the database that the group cannot
+rewrite; ``verify(checkpoints=...)`` then fails unless the chain still holds every
+checkpointed head unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -101,8 +107,90 @@ class VerifyResult:
     problem: str = ""
 
 
-def verify() -> VerifyResult:
-    """Walk the whole chain; report the first event that does not fit."""
+def head() -> tuple[int, str]:
+    """The chain's last event (sequence number, hash), read from the events, not ``meta``."""
+    row = AuditEvent.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).first()
+    return (row.seq, row.hash) if row is not None else (0, GENESIS)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A head recorded outside the database: the chain must keep it forever."""
+
+    seq: int
+    hash: str
+    at: str
+    db: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"seq": self.seq, "hash": self.hash, "at": self.at, "db": self.db},
+            ensure_ascii=False,
+            separators=(", ", ": "),
+        )
+
+
+def parse_checkpoint(line: str) -> Checkpoint:
+    """One checkpoint line; ValueError (a Japanese reason) when it is not one."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        raise ValueError("JSON として読めません") from None
+    if not isinstance(value, dict):
+        raise ValueError(
+            '{"seq": 番号, "hash": "...", "at": "...", "db": "..."} の形式ではありません'
+        )
+    seq, digest = value.get("seq"), value.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValueError("seq は 0 以上の整数で指定してください")
+    if (
+        not isinstance(digest, str)
+        or len(digest) != 64
+        or any(c not in "0123456789abcdef" for c in digest)
+    ):
+        raise ValueError("hash は 64 桁の16進数（sha256）で指定してください")
+    at, db = value.get("at", ""), value.get("db", "")
+    if not isinstance(at, str) or not isinstance(db, str):
+        raise ValueError("at と db は文字列で指定してください")
+    return Checkpoint(seq, digest, at, db)
+
+
+def _checkpoint_failure(
+    checkpoints: Iterable[Checkpoint], hashes: Mapping[int, str], last_seq: int, checked: int
+) -> VerifyResult | None:
+    """The first checkpoint (by sequence) that the chain no longer holds, if any."""
+    for cp in sorted(checkpoints, key=lambda c: c.seq):
+        when = f"{cp.at} の" if cp.at else ""
+        if cp.seq == 0:
+            continue  # an empty chain was checkpointed: nothing it must hold
+        if cp.seq > last_seq:
+            return VerifyResult(
+                False,
+                checked,
+                cp.seq,
+                f"{when}チェックポイントではイベント {cp.seq} まで記録されていますが、"
+                f"連鎖はイベント {last_seq} で終わっています（末尾のイベントの削除の疑い）",
+            )
+        if hashes.get(cp.seq) != cp.hash:
+            return VerifyResult(
+                False,
+                checked,
+                cp.seq,
+                f"イベント {cp.seq} のハッシュが{when}チェックポイントと一致しません"
+                "（イベントの削除・挿入・改変のあと連鎖が計算し直された疑い）",
+            )
+    return None
+
+
+def verify(checkpoints: Iterable[Checkpoint] = ()) -> VerifyResult:
+    """Walk the whole chain; report the first event that does not fit.
+
+    With ``checkpoints``, also fail when the chain no longer holds each checkpointed head
+    (the event with that sequence number is gone or has another hash).
+    """
+    checkpoints = list(checkpoints)
+    wanted = {cp.seq for cp in checkpoints}
+    hashes: dict[int, str] = {}
     prev = GENESIS
     expected_seq = 1
     checked = 0
@@ -130,6 +218,8 @@ def verify() -> VerifyResult:
                 row.seq,
                 f"イベント {row.seq} の内容がハッシュと一致しません（改変の疑い）",
             )
+        if row.seq in wanted:
+            hashes[row.seq] = row.hash
         prev = row.hash
         expected_seq += 1
         checked += 1
@@ -152,4 +242,5 @@ def verify() -> VerifyResult:
             bad,
             f"イベント {bad} 付近で連鎖の末尾が記録と一致しません（末尾のイベントの削除・追加・改変の疑い: 記録 {head_value}）",
         )
-    return VerifyResult(True, checked)
+    failure = _checkpoint_failure(checkpoints, hashes, checked, checked)
+    return failure or VerifyResult(True, checked)

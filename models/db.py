@@ -9,6 +9,7 @@ group read-write with no access for others, and a database others can read is re
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import stat
 import threading
@@ -105,6 +106,124 @@ def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
 _local = threading.local()
 
 
+class WriterBusy(KyushoError):
+    """Another process has held the writer's turn for longer than the busy timeout."""
+
+    def __init__(self, message: str, holder: dict[str, object] | None = None) -> None:
+        self.holder = holder or {}
+        super().__init__(message)
+
+
+def lock_wait_seconds() -> float:
+    """The longest a writer waits for its turn: the busy timeout (read at each wait).
+
+    Read at call time rather than once, so a process (or test) that scales BUSY_TIMEOUT_MS
+    down scales this wait with it.
+    """
+    return BUSY_TIMEOUT_MS / 1000
+
+
+def _holder_record() -> bytes:
+    from kyusho.clock import SYSTEM_CLOCK  # the one sanctioned wall clock
+    from kyusho.identity import os_login
+
+    record = {
+        "pid": os.getpid(),
+        "login": os_login(),
+        "since": SYSTEM_CLOCK.now().isoformat(timespec="seconds"),
+    }
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def read_holder(lock_path: str | Path) -> dict[str, object]:
+    """Who holds (or last held) the writer's turn, as written into the lock file."""
+    try:
+        with open(lock_path, "rb") as f:
+            text = f.read(4096).decode("utf-8", "replace").strip()
+        value = json.loads(text) if text else {}
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _printable(value: object, limit: int) -> str:
+    """Text from the (group-writable) lock file, safe to show: no control characters."""
+    return "".join(c for c in str(value or "") if c.isprintable())[:limit]
+
+
+def _busy_message(holder: dict[str, object], waited: float) -> str:
+    pid = holder.get("pid")
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        who = f"pid {pid}"
+        login = _printable(holder.get("login"), 64)
+        if login:
+            who += f", {login}"
+        since = _printable(holder.get("since"), 40)
+        if since:
+            shown = since.replace("T", " ")[:19]
+            who += f" が {shown} から保持"
+        else:
+            who += " が保持"
+    else:
+        who = "保持しているプロセスは不明"
+    return (
+        f"他の書き込みが終わらないため保存していません（{who}、{waited:g} 秒待ちました）。"
+        "しばらく待ってもう一度、または管理者に連絡してください"
+        "（止まったままのプロセスなら管理者がそのプロセスを終了させます）"
+    )
+
+
+def _lock_fd(lock_path: str) -> int:
+    fds: dict[str, int] = _local.__dict__.setdefault("fds", {})
+    fd = fds.get(lock_path)
+    if fd is None:
+        with group_umask():
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o660)
+        fds[lock_path] = fd
+    return fd
+
+
+def _acquire(lock_path: str, timeout: float) -> int:
+    """Take the exclusive flock on ``lock_path`` within ``timeout`` seconds, or WriterBusy.
+
+    The wait blocks in the kernel (in a helper thread), so a waiter wakes the moment the
+    holder is done and writers keep taking turns; only the give-up is timed. A helper that
+    outlives its waiter releases the lock as soon as it gets it, and owns (closes) its fd.
+    """
+    fd = _lock_fd(lock_path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        pass
+    got = threading.Event()
+    guard = threading.Lock()
+    gave_up = False
+
+    def wait() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            return
+        with guard:
+            if gave_up:
+                os.close(fd)  # too late: closing releases the lock
+                return
+            got.set()
+
+    threading.Thread(target=wait, name="kyusho-writer-turn", daemon=True).start()
+    if got.wait(timeout):
+        return fd
+    with guard:
+        if got.is_set():
+            return fd
+        gave_up = True
+    # the fd now belongs to the helper thread; this thread opens a new one next time
+    _local.__dict__.get("fds", {}).pop(lock_path, None)
+    holder = read_holder(lock_path)
+    raise WriterBusy(_busy_message(holder, timeout), holder)
+
+
 @contextmanager
 def _writer_turn() -> Iterator[None]:
     """Wait for this process's turn to write, in a queue the kernel keeps (flock).
@@ -112,7 +231,10 @@ def _writer_turn() -> Iterator[None]:
     SQLite's own busy handler retries with sleeps of up to 100 ms, so under sustained
     contention a writer can lose every race until its busy timeout ends in "database is
     locked". A blocking flock on ``<db>-lock`` wakes a waiter the moment the holder is done,
-    so writers take turns; BEGIN IMMEDIATE then finds the database free. Reentrant per thread.
+    so writers take turns; BEGIN IMMEDIATE then finds the database free. The wait is bounded
+    by the busy timeout: a holder that is stopped (kill -STOP) or hung yields WriterBusy,
+    naming the pid and login it wrote into the lock file, instead of blocking every writer
+    forever. Reentrant per thread.
     """
     depth = getattr(_local, "depth", 0)
     path = getattr(database.obj, "database", None)
@@ -123,19 +245,22 @@ def _writer_turn() -> Iterator[None]:
         finally:
             _local.depth -= 1
         return
-    fds: dict[str, int] = _local.__dict__.setdefault("fds", {})
     lock_path = f"{path}-lock"
-    fd = fds.get(lock_path)
-    if fd is None:
-        with group_umask():
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o660)
-        fds[lock_path] = fd
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    fd = _acquire(lock_path, lock_wait_seconds())
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _holder_record(), 0)
+    except OSError:
+        pass  # who holds the turn is a courtesy for the message; the lock is what matters
     _local.depth = 1
     try:
         yield
     finally:
         _local.depth = 0
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            pass
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 

@@ -27,6 +27,7 @@ from procs.worker import setup_database
 from kyusho.cli import main
 from kyusho.config import parse_config
 from kyusho.errors import InputError
+from kyusho.files import show_text
 from kyusho.identity import acting_as
 from kyusho.services.claims import ClaimQuery, count_claims, search_claims
 from screens.form import Field, parse_field
@@ -152,7 +153,8 @@ def test_unknown_claim_numbers_are_named_in_the_refusal(cli_db, tmp_path, claim_
         assert any(no in out for no in CLAIMS)
     else:
         assert code in (1, 2), err  # 1: not found (SPEC 5.2 "other failures")
-        assert "求償権番号" in err and (claim_no.strip() in err or "（U+" in err), err
+        shown = show_text(claim_no.strip())  # control characters and backslashes escaped
+        assert "求償権番号" in err and (shown in err or "（U+" in err), err
         assert out == "" and "Traceback" not in err and UNEXPECTED not in err
     assert fingerprint(cli_db, tmp_path) == before
 

@@ -10,18 +10,32 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import BinaryIO
 
 from kyusho.errors import InputError
 from kyusho.rules.dates import parse_date, parse_datetime
 from kyusho.rules.money import parse_amount, parse_percent, parse_rate
-from kyusho.rules.text import claim_no_key, is_kana, narrow, normalize_kana, reject_invisible
+from kyusho.rules.text import (
+    ADDRESS_MAX,
+    KANA_MAX,
+    LINE_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    claim_no_key,
+    clean_text,
+    is_kana,
+    narrow,
+    normalize_kana,
+    reject_invisible,
+)
 from kyusho.vocab import (
     ALLOCATION_ORDERS,
     CONTACT_CHANNELS,
@@ -130,23 +144,18 @@ _MUNICIPALITY_SEPARATORS = re.compile(r"[・､、･]")
 _BOOLS = {"1": True, "0": False, "はい": True, "いいえ": False, "true": True, "false": False}
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
-_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+def _line(max_len: int) -> Parser:
+    """One line of free text: no tab, line break or other control character, at most
+    ``max_len`` characters."""
 
+    def parse(s: str, f: str, ctx: _Context) -> str:
+        return clean_text(s, f, max_len=max_len)
 
-def _reject_controls(s: str, f: str, *, multiline: bool = False) -> str:
-    if (_CONTROLS_BUT_LINES if multiline else _CONTROLS).search(s):
-        where = "制御文字" if multiline else "改行や制御文字"
-        raise InputError(f, f"{f}に{where}は使えません")
-    return s
-
-
-def _text(s: str, f: str, ctx: _Context) -> str:
-    return _reject_controls(s, f)
+    return parse
 
 
 def _long_text(s: str, f: str, ctx: _Context) -> str:
-    return _reject_controls(s.replace("\r\n", "\n").replace("\r", "\n"), f, multiline=True)
+    return clean_text(s, f, max_len=NOTE_MAX, multiline=True)
 
 
 def _claim_no(s: str, f: str, ctx: _Context) -> str:
@@ -160,8 +169,12 @@ def _claim_no(s: str, f: str, ctx: _Context) -> str:
 
 
 def _name(s: str, f: str, ctx: _Context) -> str:
-    """氏名 and 住所: any visible text; a zero-width or bidi character would hide from search."""
-    return reject_invisible(s, f)
+    """氏名: any visible text on one line; a zero-width or bidi character would hide from search."""
+    return clean_text(s, f, max_len=NAME_MAX)
+
+
+def _address(s: str, f: str, ctx: _Context) -> str:
+    return clean_text(s, f, max_len=ADDRESS_MAX)
 
 
 def _login(s: str, f: str, ctx: _Context) -> str:
@@ -219,7 +232,7 @@ def _bool(s: str, f: str, ctx: _Context) -> bool:
 
 
 def _kana(s: str, f: str, ctx: _Context) -> str:
-    reject_invisible(s, f)  # named as such, rather than "not kana"
+    clean_text(s, f, max_len=KANA_MAX)  # named as such, rather than "not kana"
     if not is_kana(s):
         raise InputError(f, f"{f}はカタカナ（またはひらがな）で入力してください")
     return normalize_kana(s)
@@ -266,7 +279,7 @@ def _f(
 
 _CLAIM_NO = _f("求償権番号", "claim_no", True, _claim_no, memo=False)
 _OBLIGOR_NO = _f("関係人番号", "obligor_no", True, _positive_int)
-_REF = _f("番号", "ref", False, _text, memo=False)
+_REF = _f("番号", "ref", False, _line(LINE_MAX), memo=False)
 
 _FIELDS: dict[str, tuple[_Field, ...]] = {
     "claims": (
@@ -277,9 +290,9 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _f("損害金率", "damages_rate", False, _rate, lambda c: c.default_damages_rate),
         _f("充当順序", "allocation_order", False, _vocab(ALLOCATION_ORDERS), lambda c: "statutory"),
         _f("委託契約日", "contract_date", True, _date),
-        _f("金融機関", "lender", True, _text),
-        _f("制度融資", "programme", False, _text),
-        _f("保険種類", "insurance_type", False, _text),
+        _f("金融機関", "lender", True, _line(NAME_MAX)),
+        _f("制度融資", "programme", False, _line(NAME_MAX)),
+        _f("保険種類", "insurance_type", False, _line(NAME_MAX)),
         _f("てん補率", "cover_ratio", False, _cover_ratio),
         _f("保険金", "insurance_paid", False, _amount, memo=False),
         _f("保険金受領日", "insurance_paid_on", False, _date),
@@ -295,7 +308,7 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _f("法人個人", "kind", True, _vocab(OBLIGOR_KINDS)),
         _f("商人", "merchant", False, _bool),
         _f("生年月日", "birth_date", False, _date),
-        _f("住所", "address", True, _name, blank_ok=True, memo=False),
+        _f("住所", "address", True, _address, blank_ok=True, memo=False),
         _f("状態", "state", False, _vocab(OBLIGOR_STATES), lambda c: "normal"),
     ),
     "receipts": (
@@ -320,11 +333,11 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _f("日時", "at", True, lambda s, f, c: parse_datetime(s, f), memo=False),
         _f("担当者", "staff", True, _login),
         _f("方法", "channel", True, _vocab(CONTACT_CHANNELS)),
-        _f("結果", "outcome", True, _text, memo=False),
+        _f("結果", "outcome", True, _line(LINE_MAX), memo=False),
         _f("内容", "note", True, _long_text, blank_ok=True, memo=False),
         _f("約束金額", "promised_amount", False, _amount, memo=False),
         _f("約束日", "promised_on", False, _date),
-        _f("次回行動", "next_action", False, _text, memo=False),
+        _f("次回行動", "next_action", False, _line(LINE_MAX), memo=False),
         _f("次回日", "next_on", False, _date),
         _REF,
     ),
@@ -478,6 +491,7 @@ def _parse_row(
     ctx: _Context,
     errors: list[RowError],
     memo: Memo,
+    rejected: set[str] | None = None,
 ) -> ParsedRow | None:
     """The row's values, or None after appending every error found in it."""
     n = len(layout.columns)
@@ -525,6 +539,8 @@ def _parse_row(
     if check is not None:
         check(values, report)
     if len(errors) > before:
+        if rejected is not None and isinstance(values.get("claim_no"), str):
+            rejected.add(values["claim_no"])
         return None
     return ParsedRow(line, {alias: values.get(alias) for alias in layout.label_of})
 
@@ -542,6 +558,190 @@ def _csv_reason(err: csv.Error) -> str:
     return f"CSVの形式が正しくありません: {what}。この行以降は読めませんでした"
 
 
+CHUNK = 1 << 16  # bytes read at a time; the first chunk decides the encoding
+LINE_MAX_CHARS = 1 << 20  # a longer physical line is not a CSV file (e.g. /dev/zero)
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def too_large(name: str, max_bytes: int) -> InputError:
+    """The refusal of a file larger than the setting import.max_bytes."""
+    return InputError(
+        FILE_FIELD,
+        f"{name} は import.max_bytes（{max_bytes:,} バイト）を超えるため取り込みませんでした。"
+        "ファイルを分けるか、設定 import.max_bytes を大きくしてください",
+    )
+
+
+class _Unreadable(Exception):
+    """The rest of the file cannot be read: the reason is reported on the current line."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class CsvReader:
+    """An import file read as a stream, so memory stays bounded whatever its size.
+
+    ``rows()`` yields the good rows one at a time and appends every error to ``errors``.
+    Nothing of a row is kept once it is yielded except what the checks across rows need
+    (the keys that must be unique in the file). Reading past ``max_bytes`` raises
+    InputError naming the file and the setting.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        stream: BinaryIO,
+        *,
+        default_damages_rate: Decimal,
+        municipalities: Collection[str],
+        max_bytes: int | None = None,
+        name: str = "<stdin>",
+    ) -> None:
+        if kind not in _FIELDS:
+            raise InputError("種類", f"種類は {'、'.join(KINDS)} のいずれかを指定してください")
+        self.kind = kind
+        self.stream = stream
+        self.ctx = _Context(default_damages_rate, frozenset(municipalities))
+        self.max_bytes = max_bytes
+        self.name = name
+        self.errors: list[RowError] = []
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+        self.rows_read = 0  # good rows yielded
+        self.layout: _Layout | None = None
+        self.header_ok = False
+        # claim numbers of rows refused here, so later checks do not report them again
+        self.rejected_claims: set[str] = set()
+
+    @property
+    def checkable(self) -> bool:
+        """Every required column is there: the rows can be checked against the database."""
+        layout = self.layout
+        if layout is None:
+            return False
+        present = {f.spec.alias for _, f in layout.columns if f is not None}
+        return all(f.spec.alias in present for f in _FIELDS[self.kind] if f.spec.required)
+
+    def _read(self) -> bytes:
+        data = self.stream.read(CHUNK)
+        self.bytes_read += len(data)
+        if self.max_bytes is not None and self.bytes_read > self.max_bytes:
+            raise too_large(self.name, self.max_bytes)
+        if b"\0" in data:
+            raise _Unreadable("NUL文字（0x00）が含まれています。CSVファイルではありません")
+        self.sha256.update(data)
+        return data
+
+    def _text(self) -> Iterator[str]:
+        """The file decoded chunk by chunk: UTF-8 (BOM or not) or CP932, as ``decode``.
+
+        Plain ASCII is both; the first non-ASCII chunk decides, so a CP932 file whose first
+        lines are ASCII is still read as CP932.
+        """
+        data = self._read()
+        decoder: codecs.IncrementalDecoder | None = None
+        if data.startswith(codecs.BOM_UTF8):
+            decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        while True:
+            final = not data
+            if decoder is None and data.isascii():
+                text = data.decode("ascii")
+            elif decoder is None:
+                try:
+                    decoder = codecs.getincrementaldecoder("utf-8")()
+                    text = decoder.decode(data, final)
+                except UnicodeDecodeError:
+                    decoder = codecs.getincrementaldecoder("cp932")()
+                    try:
+                        text = decoder.decode(data, final)
+                    except UnicodeDecodeError:
+                        raise _Unreadable(
+                            "文字コードを判別できません。UTF-8またはShift_JIS（CP932）で保存してください"
+                        ) from None
+            else:
+                try:
+                    text = decoder.decode(data, final)
+                except UnicodeDecodeError as err:
+                    # the lines before the bad byte are still read, so the error names its line
+                    decoder.reset()
+                    try:
+                        yield decoder.decode(data[: err.start])
+                    except UnicodeDecodeError:
+                        pass
+                    enc = "UTF-8" if "utf" in err.encoding.lower() else "Shift_JIS（CP932）"
+                    raise _Unreadable(
+                        f"{enc}として読めない文字があります。UTF-8で保存し直してください"
+                    ) from None
+            if text:
+                yield text
+            if final:
+                return
+            data = self._read()
+
+    def _lines(self) -> Iterator[str]:
+        """Physical lines with their endings (\r\n, \r or \n), as csv.reader wants them."""
+        pending = ""
+        for text in self._text():
+            pending += text
+            start = 0
+            for m in _BREAK.finditer(pending):
+                if m.group() == "\r" and m.end() == len(pending):
+                    break  # maybe the first half of \r\n
+                yield pending[start : m.end()]
+                start = m.end()
+            pending = pending[start:]
+            if len(pending) > LINE_MAX_CHARS:
+                raise _Unreadable(
+                    f"改行のない行が{LINE_MAX_CHARS:,}文字を超えています。CSVファイルではありません"
+                )
+        if pending:
+            yield pending
+
+    def rows(self) -> Iterator[ParsedRow]:
+        """Every good row in file order; errors go to ``errors``."""
+        kind, ctx, errors = self.kind, self.ctx, self.errors
+        unique = _UNIQUE.get(kind)
+        first_line_of: dict[object, int] = {}
+        memo: Memo = {}
+        reader = csv.reader(self._lines(), strict=True)
+        end = 0  # physical lines read so far: a quoted cell may span lines
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as err:
+                errors.append(RowError(end + 1, "", _csv_reason(err)))
+                break
+            except _Unreadable as err:
+                errors.append(RowError(reader.line_num + 1, "", err.reason))
+                break
+            line, end = end + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if self.layout is None:
+                self.layout = _read_header(kind, cells, line, errors)
+                self.header_ok = not errors
+                continue
+            row = _parse_row(self.layout, cells, line, ctx, errors, memo, self.rejected_claims)
+            if row is None:
+                continue
+            if unique is not None:
+                values = row.values
+                key = values[unique[0]] if len(unique) == 1 else tuple(values[k] for k in unique)
+                if key in first_line_of:
+                    label = "・".join(f.spec.name for f in _FIELDS[kind] if f.spec.alias in unique)
+                    reason = f"{first_line_of[key]}行目と同じ{label}です"
+                    errors.append(RowError(line, self.layout.label_of[unique[-1]], reason))
+                    continue
+                first_line_of[key] = line
+            self.rows_read += 1
+            yield row
+        if self.layout is None and not errors:
+            errors.append(RowError(1, "", "見出し行がありません。1行目に列名を書いてください"))
+
+
 def parse_csv(
     kind: str,
     data: bytes,
@@ -554,52 +754,15 @@ def parse_csv(
     ``rows`` holds only rows without errors, and is empty when the header is wrong; the
     caller imports nothing unless ``errors`` is empty.
     """
-    if kind not in _FIELDS:
-        raise InputError("種類", f"種類は {'、'.join(KINDS)} のいずれかを指定してください")
+    reader = CsvReader(
+        kind,
+        io.BytesIO(data),
+        default_damages_rate=default_damages_rate,
+        municipalities=municipalities,
+    )
     result = ParseResult(kind)
-    errors = result.errors
-    try:
-        text = decode(data)
-    except InputError as err:
-        errors.append(RowError(1, "", err.message))
-        return result
-    ctx = _Context(default_damages_rate, frozenset(municipalities))
-    unique = _UNIQUE.get(kind)
-    first_line_of: dict[tuple[object, ...], int] = {}
-    layout: _Layout | None = None
-    header_ok = False
-    memo: Memo = {}
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    end = 0  # physical lines read so far: a quoted cell may span lines
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            errors.append(RowError(end + 1, "", _csv_reason(err)))
-            break
-        line, end = end + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if layout is None:
-            layout = _read_header(kind, cells, line, errors)
-            header_ok = not errors
-            continue
-        row = _parse_row(layout, cells, line, ctx, errors, memo)
-        if row is None:
-            continue
-        if unique is not None:
-            key = tuple(row.values[k] for k in unique)
-            if key in first_line_of:
-                label = "・".join(f.spec.name for f in _FIELDS[kind] if f.spec.alias in unique)
-                reason = f"{first_line_of[key]}行目と同じ{label}です"
-                errors.append(RowError(line, layout.label_of[unique[-1]], reason))
-                continue
-            first_line_of[key] = line
-        result.rows.append(row)
-    if layout is None and not errors:
-        errors.append(RowError(1, "", "見出し行がありません。1行目に列名を書いてください"))
-    if not header_ok:
+    result.rows = list(reader.rows())
+    result.errors = reader.errors
+    if not reader.header_ok:
         result.rows.clear()
     return result

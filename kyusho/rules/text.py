@@ -125,3 +125,40 @@ def reject_invisible(text: str, field: str) -> str:
         return text
     what = "制御文字" if unicodedata.category(ch) in _CONTROL_CATEGORIES else "見えない文字"
     raise InputError(field, f"{what}（U+{ord(ch):04X}）が含まれています")
+
+
+# Maximum lengths of free text, in characters. A field shown in one table cell or one line of
+# a letter is a line; notes are read on their own and may run to several lines.
+NAME_MAX = 100  # 氏名, 担当者名, 金融機関, 制度融資 and other names
+KANA_MAX = 100
+ADDRESS_MAX = 200
+LINE_MAX = 200  # one-line reasons, outcomes, next actions, references
+NOTE_MAX = 2000  # multi-line notes
+
+_LINE_BREAKS = "\r\n\u0085\u2028\u2029\t\v\f"
+
+
+def clean_text(value: str, field: str, *, max_len: int, multiline: bool = False) -> str:
+    """Free text as stored, or InputError naming ``field``.
+
+    A tab or line break in a one-line field forges columns and lines wherever the value is
+    printed (tables, CSV, the terminal), and an escape sequence would drive the terminal: both
+    are refused, as are invisible characters (``reject_invisible``). A multi-line note keeps its
+    line breaks, as ``\\n``. One-line text is stored without outer spaces.
+    """
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        reject_invisible(value.replace("\n", ""), field)
+    else:
+        ch = next((ch for ch in value if ch in _LINE_BREAKS), None)
+        if ch is not None:
+            what = "タブ" if ch == "\t" else "改行"
+            raise InputError(
+                field, f"{field}に{what}（U+{ord(ch):04X}）は使えません。1行で入力してください"
+            )
+        value = reject_invisible(value, field).strip()
+    if len(value) > max_len:
+        raise InputError(
+            field, f"{field}は{max_len}文字以内で入力してください（{len(value):,}文字）"
+        )
+    return value

@@ -19,7 +19,15 @@ from kyusho.errors import ConflictError, InputError
 from kyusho.rules import ledger
 from kyusho.rules.ledger import Balance, LedgerResult
 from kyusho.rules.limitation import Clock
-from kyusho.rules.text import claim_no_key, kana_key, name_key
+from kyusho.rules.text import (
+    LINE_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    claim_no_key,
+    clean_text,
+    kana_key,
+    name_key,
+)
 from kyusho.services import projections
 from kyusho.services.lookup import find_claim
 from kyusho.services.plans import plan_status
@@ -512,7 +520,14 @@ def update_claim(
         raise InputError(
             "充当順序", "法定（statutory）または元金（principal_first）を指定してください"
         )
-    if ("allocation_order" in changes or "damages_rate" in changes) and not reason.strip():
+    reason = clean_text(reason, "理由", max_len=LINE_MAX)
+    changes = dict(changes)
+    for key, max_len in (("lender", NAME_MAX), ("programme", NAME_MAX)):
+        if isinstance(changes.get(key), str):
+            changes[key] = clean_text(changes[key], EDITABLE[key], max_len=max_len)
+    if isinstance(changes.get("note"), str):
+        changes["note"] = clean_text(changes["note"], "メモ", max_len=NOTE_MAX, multiline=True)
+    if ("allocation_order" in changes or "damages_rate" in changes) and not reason:
         raise InputError("理由", "充当順序・損害金率の変更には理由が必要です")
     with session.writing():
         claim = find_claim(claim_no)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from kyusho.errors import InputError
+from kyusho.rules.text import LINE_MAX, NOTE_MAX, clean_text
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import CONTACT_CHANNELS
@@ -42,6 +43,9 @@ def add_contact(
     next_action: str | None = None,
     next_on: date | None = None,
 ) -> Contact:
+    outcome = clean_text(outcome, "結果", max_len=LINE_MAX)
+    note = clean_text(note, "内容", max_len=NOTE_MAX, multiline=True)
+    next_action = clean_text(next_action or "", "次回行動", max_len=LINE_MAX)
     if channel not in CONTACT_CHANNELS:
         raise InputError(
             "方法", f"{' / '.join(CONTACT_CHANNELS.values())} のいずれかを選んでください"
@@ -50,7 +54,7 @@ def add_contact(
         raise InputError("入金約束", "約束金額と約束日は両方入力してください")
     if promised_amount is not None and promised_amount <= 0:
         raise InputError("約束金額", "1円以上の金額を入力してください")
-    if next_on is not None and not (next_action or "").strip():
+    if next_on is not None and not next_action:
         raise InputError("次回行動", "次回日を入れるときは次回行動も入力してください")
     with session.writing():
         claim = find_claim(claim_no)
@@ -67,11 +71,11 @@ def add_contact(
             at=at or session.now().replace(tzinfo=None, microsecond=0),
             staff=session.login,
             channel=channel,
-            outcome=outcome.strip(),
+            outcome=outcome,
             note=note,
             promised_amount=promised_amount,
             promised_on=promised_on,
-            next_action=(next_action or "").strip() or None,
+            next_action=next_action or None,
             next_on=next_on,
             created_by=session.login,
             created_at=session.now(),

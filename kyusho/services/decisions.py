@@ -15,6 +15,7 @@ from typing import Any
 from kyusho.errors import InputError, NotFound, PermissionDenied
 from kyusho.rules import ledger
 from kyusho.rules.periods import period_end
+from kyusho.rules.text import LINE_MAX, NOTE_MAX, clean_text
 from kyusho.services import projections
 from kyusho.services.entries import post_damages_waiver
 from kyusho.services.lookup import find_claim
@@ -142,7 +143,8 @@ def propose(
 ) -> Decision:
     if kind not in KINDS:
         raise InputError("種類", f"{' / '.join(KINDS.values())} のいずれかを指定してください")
-    if not reason.strip():
+    reason = clean_text(reason, "理由", max_len=NOTE_MAX)
+    if not reason:
         raise InputError("理由", "起案の理由を入力してください")
     with session.writing():
         claim = find_claim(claim_no)
@@ -211,6 +213,7 @@ def _require_approver(session: Session, d: Decision) -> None:
 
 def approve(session: Session, decision_id: int, *, override_reason: str | None = None) -> Decision:
     """Approve and apply the effect; a failing check needs an override with a reason."""
+    override_reason = clean_text(override_reason or "", "オーバーライド理由", max_len=LINE_MAX)
     with session.writing():
         d = _pending(decision_id)
         _require_approver(session, d)
@@ -245,7 +248,8 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
 
 
 def reject(session: Session, decision_id: int, reason: str) -> Decision:
-    if not reason.strip():
+    reason = clean_text(reason, "理由", max_len=LINE_MAX)
+    if not reason:
         raise InputError("理由", "否決の理由を入力してください")
     with session.writing():
         d = _pending(decision_id)
@@ -255,7 +259,8 @@ def reject(session: Session, decision_id: int, reason: str) -> Decision:
 
 def withdraw(session: Session, decision_id: int, reason: str) -> Decision:
     """取下げ: only the proposer (or an admin) may withdraw a pending proposal."""
-    if not reason.strip():
+    reason = clean_text(reason, "理由", max_len=LINE_MAX)
+    if not reason:
         raise InputError("理由", "取下げの理由を入力してください")
     with session.writing():
         d = _pending(decision_id)

@@ -15,6 +15,7 @@ from typing import Any
 from kyusho.errors import InputError, NotFound
 from kyusho.rules import ledger
 from kyusho.rules.ledger import Allocation, Balance
+from kyusho.rules.text import LINE_MAX, NAME_MAX, NOTE_MAX, clean_text
 from kyusho.services import projections
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
@@ -108,6 +109,8 @@ def post_receipt(
     servicer: bool = False,
     note: str = "",
 ) -> LedgerEntry:
+    note = clean_text(note, "メモ", max_len=NOTE_MAX, multiline=True)
+    ref = clean_text(ref, "番号", max_len=LINE_MAX) or None if ref is not None else None
     if amount <= 0:
         raise InputError("金額", "1円以上の金額を入力してください")
     if method not in RECEIPT_METHODS:
@@ -155,9 +158,11 @@ def post_receipt(
 def post_cost(
     session: Session, claim_no: str, on: date, amount: int, cost_kind: str, note: str = ""
 ) -> LedgerEntry:
+    note = clean_text(note, "メモ", max_len=NOTE_MAX, multiline=True)
+    cost_kind = clean_text(cost_kind, "費用の種類", max_len=NAME_MAX)
     if amount <= 0:
         raise InputError("金額", "1円以上の金額を入力してください")
-    if not cost_kind.strip():
+    if not cost_kind:
         raise InputError("費用の種類", "費用の種類を入力してください（例: 訴訟費用）")
     with session.writing():
         claim = find_claim(claim_no)
@@ -213,7 +218,8 @@ def post_damages_waiver(
 
 def cancel_entry(session: Session, entry_id: int, reason: str) -> LedgerEntry:
     """取消: the entry stays, marked cancelled with the reason; everything after re-allocates."""
-    if not reason.strip():
+    reason = clean_text(reason, "取消理由", max_len=LINE_MAX)
+    if not reason:
         raise InputError("取消理由", "取消の理由を入力してください")
     with session.writing():
         entry = LedgerEntry.get_or_none(LedgerEntry.id == entry_id)

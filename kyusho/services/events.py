@@ -8,6 +8,7 @@ from typing import Any
 from kyusho.errors import InputError, NotFound
 from kyusho.rules import limitation
 from kyusho.rules.dates import format_date
+from kyusho.rules.text import LINE_MAX, NOTE_MAX, clean_text
 from kyusho.services import projections
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
@@ -57,6 +58,8 @@ def add_event(
     suspension, an agreement inside a demand's, anything after completion) raises
     NoEffectError unless ``confirm_no_effect``: it is kept only when the user said so.
     """
+    note = clean_text(note, "メモ", max_len=NOTE_MAX, multiline=True)
+    ref = clean_text(ref, "番号", max_len=LINE_MAX) or None if ref is not None else None
     if kind not in EVENT_KINDS:
         raise InputError("事由", f"{' / '.join(EVENT_KINDS.values())} のいずれかを選んでください")
     if until is not None and until <= on:
@@ -155,7 +158,8 @@ def apply_obligor_state(obligor: Obligor, kind: str) -> None:
 
 
 def cancel_event(session: Session, event_id: int, reason: str) -> LimitationEvent:
-    if not reason.strip():
+    reason = clean_text(reason, "取消理由", max_len=LINE_MAX)
+    if not reason:
         raise InputError("取消理由", "取消の理由を入力してください")
     with session.writing():
         ev = LimitationEvent.get_or_none(LimitationEvent.id == event_id)

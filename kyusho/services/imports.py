@@ -12,16 +12,20 @@ kind; each kind's class states only what differs.
 
 from __future__ import annotations
 
-import hashlib
+import io
+import os
+import stat
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, BinaryIO, ClassVar, Generic, TypeVar
+
+from peewee import fn
 
 from kyusho.errors import InputError, KyushoError
 from kyusho.rules import limitation
-from kyusho.rules.csvparse import ParsedRow, RowError, parse_csv
+from kyusho.rules.csvparse import CsvReader, ParsedRow, RowError, too_large
 from kyusho.rules.reference import municipality_names
 from kyusho.rules.text import kana_key, name_key
 from kyusho.services import projections
@@ -77,13 +81,25 @@ def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
+    """Import the file at ``path``, read as a stream (memory stays bounded)."""
     if kind not in KINDS:
         raise InputError("種類", f"{' / '.join(KINDS)} のいずれかを指定してください")
+    limit = session.config.import_max_bytes
     try:
-        data = path.read_bytes()
+        fh = path.open("rb")
     except OSError as exc:
         raise InputError("ファイル", f"{path} を読めません: {exc.strerror}") from None
-    return import_bytes(session, kind, data, name=str(path), dry_run=dry_run, progress=progress)
+    with fh:
+        try:
+            st = os.fstat(fh.fileno())
+        except OSError as exc:
+            raise InputError("ファイル", f"{path} を読めません: {exc.strerror}") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("ファイル", f"{path} はフォルダです。CSVファイルを指定してください")
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None
+        if size is not None and size > limit:
+            raise too_large(str(path), limit)  # known before reading a byte
+        return _import(session, kind, fh, str(path), size, dry_run, progress)
 
 
 def import_bytes(
@@ -95,38 +111,82 @@ def import_bytes(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
+    if kind not in KINDS:
+        raise InputError("種類", f"{' / '.join(KINDS)} のいずれかを指定してください")
+    return _import(session, kind, io.BytesIO(data), name, len(data), dry_run, progress)
+
+
+def _import(
+    session: Session,
+    kind: str,
+    stream: BinaryIO,
+    name: str,
+    size: int | None,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportReport:
+    """Rows are parsed, checked and inserted a batch at a time inside one transaction, so
+    only a batch and the keys the checks need are in memory; any error rolls back."""
     session.require("staff", "取込")
-    parsed = parse_csv(
+    reader = CsvReader(
         kind,
-        data,
+        stream,
         default_damages_rate=session.config.policy.damages_rate,
         municipalities=municipality_names(),
+        max_bytes=session.config.import_max_bytes,
+        name=name,
     )
-    report = ImportReport(kind=kind, rows=len(parsed.rows), dry_run=dry_run)
-    header_bad = any(e.line == 1 for e in parsed.errors) or not parsed.rows
-    if parsed.errors and header_bad:
-        raise ImportFailed(sorted(parsed.errors, key=lambda e: (e.line, e.column)))
-    if progress:
-        progress("検査", 0, len(parsed.rows))
+    report = ImportReport(kind=kind, dry_run=dry_run)
+
+    def failed() -> ImportFailed:
+        errors = sorted(set(reader.errors), key=lambda e: (e.line, e.column, e.reason))
+        return ImportFailed(errors)
+
+    rows = reader.rows()
+    first = next(rows, None)  # the header, read before the write lock is taken
+    if not reader.checkable or (first is None and reader.errors):
+        for _ in rows:  # still every bad cell of every row
+            pass
+        raise failed()
+
+    def tick() -> None:
+        if progress:
+            done = reader.bytes_read
+            progress("検査", done, max(done, size or 0))
+
+    tick()
     try:
         with session.writing():
-            # the good rows are still checked against the database, so one report lists
-            # every bad row; any error rolls the whole file back
-            importer = IMPORTERS[kind](session, parsed.rows, report, progress)
-            errors = importer.run() + list(parsed.errors)
-            if errors:
-                report.errors = sorted(set(errors), key=lambda e: (e.line, e.column, e.reason))
+            # every row is still checked against the database, and the good ones inserted,
+            # so one report lists every bad row of every kind; any error rolls it all back
+            importer = IMPORTERS[kind](session, report, progress, reader)
+            batch = [] if first is None else [first]
+            for row in rows:
+                batch.append(row)
+                if len(batch) == BATCH:
+                    importer.run(batch)
+                    batch = []
+                    tick()
+            if batch:
+                importer.run(batch)
+            tick()
+            importer.finish()
+            report.rows = reader.rows_read
+            reader.errors.extend(importer.errors)
+            if reader.errors:
+                report.errors = failed().errors
                 raise _Rollback
             if progress:
                 progress("完了", report.rows, report.rows)
+            digest = reader.sha256.hexdigest()
             audit.record(
                 session.login,
                 f"import.{kind}",
                 "import",
-                hashlib.sha256(data).hexdigest()[:16],
+                digest[:16],
                 after={
                     "file": name,
-                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "sha256": digest,
                     "rows": report.rows,
                     "added": report.added,
                     "skipped": report.skipped,
@@ -139,11 +199,6 @@ def import_bytes(
         if report.errors:
             raise ImportFailed(report.errors) from None
     return report
-
-
-def _tick(progress: Progress | None, stage: str, i: int, total: int) -> None:
-    if progress and (i % 2000 == 0 or i == total):
-        progress(stage, i, total)
 
 
 def _v(row: ParsedRow) -> dict[str, Any]:
@@ -269,39 +324,48 @@ class _Kind(Generic[F]):
     def __init__(
         self,
         session: Session,
-        rows: list[ParsedRow],
         report: ImportReport,
         progress: Progress | None,
+        reader: CsvReader,
     ) -> None:
         self.session = session
-        self.rows = rows
         self.report = report
         self.progress = progress
+        self.reader = reader
         self.today = session.today()
         self.now = session.now()
         self.errors: list[RowError] = []
         self.seen: dict[Hashable, int] = {}  # a key of this file -> the line it is first on
-        self.claims = _claims_by_no(_v(r)["claim_no"] for r in rows)
+        self.claims: dict[str, Claim] = {}  # the current batch's stored claims
+        # rows of this import are not "already stored": only those from before it are
+        self.last_id = self.model.select(fn.MAX(self.model.id)).scalar() or 0
 
-    def run(self) -> list[RowError]:
+    def run(self, rows: list[ParsedRow]) -> None:
+        """Check one batch of rows and insert its new ones."""
+        self.load(rows)
         new_rows: list[dict[str, Any]] = []
         sources: list[ParsedRow] = []
-        for i, row in enumerate(self.rows, 1):
+        for row in rows:
             found = self.find(row)
             if found is not None and not self.repeats(row) and self.valid(row, found):
                 new = self.build(row, found)
                 if self.is_new(row, new):
                     new_rows.append(new)
                     sources.append(row)
-            _tick(self.progress, "検査", i, len(self.rows))
-        if not self.errors:
-            ids = self.insert(new_rows)
-            self.after_insert(new_rows, sources, ids)
-        self.report.added = len(new_rows)
-        return self.errors
+        ids = self.insert(new_rows)
+        self.after_insert(new_rows, sources, ids)
+        self.report.added += len(new_rows)
+
+    def load(self, rows: list[ParsedRow]) -> None:
+        """Read what the batch's checks need from the database."""
+        self.claims = _claims_by_no(_v(r)["claim_no"] for r in rows)
+
+    def finish(self) -> None:
+        """Work on everything the file touched, once every batch is in."""
 
     def error(self, row: ParsedRow, column: str, reason: str) -> None:
         self.errors.append(RowError(row.line, column, reason))
+        self.reader.rejected_claims.add(_v(row)["claim_no"])
 
     def repeated(self, row: ParsedRow, key: Hashable, column: str, label: str) -> bool:
         """The key was on an earlier line of this file: an error."""
@@ -317,7 +381,6 @@ class _Kind(Generic[F]):
         for chunk in _chunks(new_rows):
             last = bulk_insert(self.model, chunk)
             ids.extend(range(last - len(chunk) + 1, last + 1))
-            _tick(self.progress, "登録", len(ids), len(new_rows))
         return ids
 
     def claim(self, row: ParsedRow) -> Claim | None:
@@ -356,7 +419,7 @@ class _Kind(Generic[F]):
     def after_insert(
         self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
     ) -> None:
-        """Work the new rows call for; errors it records still roll the file back."""
+        """Work a batch's new rows call for; errors it records still roll the file back."""
 
 
 class _Keyed(_Kind[F]):
@@ -376,9 +439,7 @@ class _Keyed(_Kind[F]):
     def same(self, stored: Any, row: ParsedRow) -> bool:
         raise NotImplementedError
 
-    def repeats(self, row: ParsedRow) -> bool:
-        key, label = self.key(row)
-        return self.repeated(row, key, self.key_column, label)
+    # a key repeated within the file is refused by the parser (csvparse's unique keys)
 
     def is_new(self, row: ParsedRow, new: dict[str, Any]) -> bool:
         have = self.stored(new)
@@ -408,8 +469,8 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
     plain_column: ClassVar[str]
     plain_reason: ClassVar[str]
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def load(self, rows: list[ParsedRow]) -> None:
+        super().load(rows)
         self.obligors = _obligor_ids(c.id for c in self.claims.values())
         self.stored_refs: set[tuple[int, str]] = set()
         self.stored_plain: set[tuple[Any, ...]] = set()
@@ -421,8 +482,8 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
                 self.stored_plain.add(tuple(plain))
 
     def stored_rows(self, claim_ids: list[int]) -> Any:
-        """Which stored rows a new row may repeat."""
-        return in_values(self.model.claim, claim_ids)
+        """Which stored rows a new row may repeat: those stored before this import."""
+        return in_values(self.model.claim, claim_ids) & (self.model.id <= self.last_id)
 
     def find(self, row: ParsedRow) -> tuple[Claim, Obligor] | None:
         claim = self.claim(row)
@@ -529,6 +590,9 @@ class _Claims(_Keyed[str]):
         # every staff id's login, and the stored claims' municipalities, read beforehand so
         # a re-import is not two queries a row
         self.logins: dict[int | None, str] = dict(_tuples(Staff.select(Staff.id, Staff.login)))
+
+    def load(self, rows: list[ParsedRow]) -> None:
+        super().load(rows)
         self.munis = _municipalities([c.id for c in self.claims.values()])
 
     def find(self, row: ParsedRow) -> str:
@@ -608,13 +672,23 @@ class _Obligors(_Keyed[Claim]):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
+        self.first_line: dict[int, int] = {}  # claim id -> its first line in the file
+        self.claim_nos: dict[int, str] = {}
+        self.affected: set[int] = set()
+
+    def load(self, rows: list[ParsedRow]) -> None:
+        super().load(rows)
         self.existing: dict[tuple[int, int], Obligor] = {}
         for chunk in _chunks([c.id for c in self.claims.values()]):
             for o in Obligor.select().where(in_values(Obligor.claim, chunk)):
                 self.existing[(o.claim_id, o.obligor_no)] = o
 
     def find(self, row: ParsedRow) -> Claim | None:
-        return self.claim(row)
+        claim = self.claim(row)
+        if claim is not None and claim.id not in self.first_line:
+            self.first_line[claim.id] = row.line
+            self.claim_nos[claim.id] = claim.claim_no
+        return claim
 
     def key(self, row: ParsedRow) -> tuple[Hashable, str]:
         v = _v(row)
@@ -652,9 +726,13 @@ class _Obligors(_Keyed[Claim]):
                 if r["role"] == "principal_debtor"
             ),
         )
-        # every claim needs its principal debtor
-        affected = {r["claim"] for r in new_rows}
-        for chunk in _chunks(sorted(affected)):
+        self.affected.update(r["claim"] for r in new_rows)
+
+    def finish(self) -> None:
+        # every claim needs its principal debtor; a claim with a refused row is not reported
+        # again (its debtor may be that row)
+        rejected = self.reader.rejected_claims
+        for chunk in _chunks(sorted(self.affected)):
             have_debtor = {
                 o.claim_id
                 for o in Obligor.select(Obligor.claim).where(
@@ -662,12 +740,11 @@ class _Obligors(_Keyed[Claim]):
                 )
             }
             for claim_id in set(chunk) - have_debtor:
-                line = next(
-                    r.line for r in self.rows if self.claims[_v(r)["claim_no"]].id == claim_id
-                )
-                self.errors.append(RowError(line, "区分", "主債務者（関係人番号1）がいません"))
-        if not self.errors:
-            _recompute(affected, ledger=False, clocks=True)
+                if self.claim_nos[claim_id] not in rejected:
+                    line = self.first_line[claim_id]
+                    self.errors.append(RowError(line, "区分", "主債務者（関係人番号1）がいません"))
+        if not self.errors and not self.reader.errors:
+            _recompute(self.affected, ledger=False, clocks=True)
 
 
 # --------------------------------------------------------------------------- receipts
@@ -706,21 +783,25 @@ class _Receipts(_Referenced):
             and v["date"] > claim.written_off_on,
         }
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.line_of_entry: dict[int | None, int] = {}
+        self.claim_line: dict[int, int] = {}
+
     def after_insert(
         self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
     ) -> None:
         # an engine refusal (overpayment) names the entry that caused it: report its line
-        line_of_entry: dict[int | None, int] = {
-            entry_id: row.line for entry_id, row in zip(ids, sources, strict=True)
-        }
-        claim_line: dict[int, int] = {}
-        for r, row in zip(new_rows, sources, strict=True):
-            claim_line.setdefault(r["claim"], row.line)
+        for entry_id, r, row in zip(ids, new_rows, sources, strict=True):
+            self.line_of_entry[entry_id] = row.line
+            self.claim_line.setdefault(r["claim"], row.line)
+
+    def finish(self) -> None:
+        claim_line = self.claim_line
         for claim_id, exc in _recompute(claim_line, ledger=True, clocks=True):
             seq = getattr(exc, "seq", None)
-            self.errors.append(
-                RowError(line_of_entry.get(seq, claim_line[claim_id]), exc.field, exc.message)
-            )
+            line = self.line_of_entry.get(seq, claim_line[claim_id])
+            self.errors.append(RowError(line, exc.field, exc.message))
 
 
 # --------------------------------------------------------------------------- events
@@ -731,6 +812,10 @@ class _Events(_Referenced):
     plain_fields = ("claim", "obligor", "kind", "date")
     plain_column = "事由"
     plain_reason = "同じ事由（関係人・事由・日付）がすでに登録されています"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.affected: set[int] = set()
 
     def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
         if obligor.role == "collateral_provider":
@@ -756,7 +841,10 @@ class _Events(_Referenced):
             ("state",),
             ((ends[r["kind"]], r["obligor"]) for r in new_rows if r["kind"] in ends),
         )
-        _recompute({r["claim"] for r in new_rows}, ledger=False, clocks=True)
+        self.affected.update(r["claim"] for r in new_rows)
+
+    def finish(self) -> None:
+        _recompute(self.affected, ledger=False, clocks=True)
 
 
 # --------------------------------------------------------------------------- contacts

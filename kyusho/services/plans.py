@@ -6,6 +6,7 @@ from datetime import date
 
 from kyusho.errors import InputError
 from kyusho.rules import plans as rules
+from kyusho.rules.text import NOTE_MAX, clean_text
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from models import audit
@@ -52,6 +53,7 @@ def add_plan(
     note: str = "",
 ) -> Plan:
     """Enter a plan; the obligor's active plan, if any, is superseded (and kept)."""
+    note = clean_text(note, "メモ", max_len=NOTE_MAX, multiline=True)
     rules.validate_plan(first_month, last_month, monthly_amount, due_day)
     with session.writing():
         claim = find_claim(claim_no)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +15,7 @@ from peewee import SqliteDatabase
 from kyusho.clock import SYSTEM_CLOCK, Clock, PinnedClock
 from kyusho.config import Config
 from kyusho.errors import PermissionDenied
+from kyusho.files import show_text
 from kyusho.identity import os_login
 from kyusho.rules.dates import format_date
 from kyusho.vocab import ROLE_RANK, STAFF_ROLES
@@ -52,10 +56,39 @@ class Session:
                 "（過去の時点を表示しているため。時点を今日に戻してから操作してください）"
             )
 
-    def writing(self) -> AbstractContextManager[None]:
-        """The one way services open a write: refused while a past date is viewed."""
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """The one way services open a write: refused while a past date is viewed.
+
+        The acting login's staff row is read again inside the IMMEDIATE transaction, so an
+        admin's deactivation or demotion takes effect at this user's next write even in a
+        session opened before it: no other writer can change the row until this commits.
+        """
         self.require_present("登録・変更")
-        return write_transaction(self.db)
+        with write_transaction(self.db):
+            self._check_still_allowed()
+            yield
+
+    def _check_still_allowed(self) -> None:
+        """Refresh ``role`` and ``name`` from the staff row; refuse if inactive or demoted.
+
+        A demotion refuses this one write even when the new role would allow it, because
+        ``require`` checks made before the transaction saw the old role; the next attempt
+        is checked against the new one.
+        """
+        row = Staff.get_or_none(Staff.login == self.login)
+        if row is None or not row.active:
+            raise PermissionDenied(
+                f"ログイン {self.login} は担当者として無効化されているため、登録・変更できません"
+                "（何も保存していません）。管理者に確認してください。"
+            )
+        before, self.role, self.name = self.role, row.role, row.name
+        if ROLE_RANK.get(row.role, -1) < ROLE_RANK.get(before, -1):
+            raise PermissionDenied(
+                f"{self.login} の権限が {STAFF_ROLES.get(before, before)}（{before}）から"
+                f" {STAFF_ROLES.get(row.role, row.role)}（{row.role}）に変更されました。"
+                "何も保存していません。必要ならもう一度操作してください（新しい権限で確認します）。"
+            )
 
     def pin(self, day: date) -> None:
         """Pin the session's clock to ``day`` (tests, the demo, reproducible runs)."""
@@ -80,6 +113,27 @@ def staff_for(login: str) -> Staff:
     return staff
 
 
+def check_database_folder(path: Path, *, others_may_read: bool = True) -> None:
+    """Refuse a database whose folder others can write (or, for a new one, read or enter).
+
+    Whoever can write the folder can replace the database or plant its -wal, -shm or -lock
+    files before the group's first use; the sticky bit does not prevent the latter.
+    """
+    folder = Path(os.path.abspath(path)).parent
+    try:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+    except OSError:
+        return  # a missing folder is reported where the path is checked
+    bad = 0o007 if not others_may_read else 0o002
+    if mode & bad:
+        what = "読み書き" if not others_may_read else "書き込み"
+        raise PermissionDenied(
+            f"データベースのフォルダ {show_text(folder)} は他のユーザー（同じグループ以外）が{what}できます"
+            f"（モード {mode:o}）。共有用のフォルダなら次のコマンドで直してください: "
+            f"chmod 2770 {show_text(folder)}（個人用なら chmod o-rwx {show_text(folder)}）"
+        )
+
+
 def open_session(
     config: Config,
     db_path: Path | None = None,
@@ -89,6 +143,7 @@ def open_session(
 ) -> Session:
     """Open the database, bring its schema up to date and identify the acting user."""
     path = Path(db_path or config.db_path)
+    check_database_folder(path)
     db = open_database(path)
     ensure_current(db)
     who = login or os_login()

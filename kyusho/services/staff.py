@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from kyusho.clock import SYSTEM_CLOCK, Clock
 from kyusho.errors import InputError, KyushoError
-from kyusho.rules.text import reject_invisible
+from kyusho.files import show_text
+from kyusho.rules.text import LINE_MAX, NAME_MAX, clean_text
 from kyusho.services.session import Session
 from kyusho.vocab import STAFF_ROLES
 from models import audit
 from models.db import open_database, write_transaction
-from models.migrations import create_schema, schema_version
-from models.schema import Staff
+from models.migrations import SCHEMA_VERSION, schema_version
+from models.schema import ALL_MODELS, Meta_, Staff
 
 LOGIN_RE = re.compile(r"^[a-z_][a-z0-9_.\-]{0,31}$")
 
@@ -39,21 +42,74 @@ def staff_dict(s: Staff) -> dict[str, object]:
     return {"login": s.login, "name": s.name, "role": s.role, "active": s.active}
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_existing(path: Path) -> None:
+    """Refuse any file at ``path`` except an empty one (or an SQLite file with no tables).
+
+    ``init`` must never add kyusho's tables to another application's database or write over
+    a file that is not a database; an SQLite file with no tables is what an ``init`` killed
+    before its one transaction committed leaves, so it may be used again.
+    """
+    shown = show_text(path)
+    if path.is_dir():
+        raise InputError(
+            "--db", f"{shown} はフォルダです。データベースファイルのパスを指定してください"
+        )
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    if not path.is_file():
+        raise InputError("--db", f"{shown} は通常のファイルではありません")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise InputError("--db", f"{shown} を読めません（{exc.strerror}）") from None
+    if header != SQLITE_HEADER:
+        raise InputError(
+            "--db",
+            f"{shown} はすでにあるファイルで、SQLite のデータベースではありません。"
+            "上書きしないため、新しいファイル名を指定してください",
+        )
+    try:  # read-only: a foreign database is not touched (not even switched to WAL)
+        conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise InputError("--db", f"{shown} は読めない SQLite ファイルです（{exc}）") from None
+    if "meta" in tables:
+        raise KyushoError(f"{shown} はすでに kyusho のデータベースです。")
+    if tables:
+        raise InputError(
+            "--db",
+            f"{shown} は kyusho 以外の SQLite データベースです。"
+            "kyusho の表を追加しないため、新しいファイル名を指定してください",
+        )
+
+
 def init_database(
     path: Path, login: str, name: str | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> None:
-    """Create a new database; the invoking OS user becomes admin."""
+    """Create a new database; the invoking OS user becomes admin.
+
+    The schema, the schema version and the first admin are written in ONE transaction, so
+    a kill at any moment leaves either no kyusho database or a complete one with its admin.
+    """
     login = validate_login(login)
     if name is not None:
-        name = reject_invisible(name.strip(), "--name") or None
-    if path.exists() and path.stat().st_size > 0:
-        db = open_database(path)
-        if schema_version(db) is not None:
-            raise KyushoError(f"{path} はすでに kyusho のデータベースです。")
+        name = clean_text(name, "--name", max_len=NAME_MAX) or None
+    _refuse_existing(path)
     db = open_database(path, create=True)
-    create_schema(db, created_at=clock.now())
     with write_transaction(db):
+        if schema_version(db) is not None:  # another init won the race
+            raise KyushoError(f"{show_text(path)} はすでに kyusho のデータベースです。")
         now = clock.now()
+        db.create_tables(ALL_MODELS)
+        Meta_.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+        Meta_.insert(key="created_at", value=now.isoformat()).execute()
         row = Staff.create(
             login=login, name=name or login, role="admin", active=True, created_at=now
         )
@@ -66,7 +122,7 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
     session.require("admin", "担当者の登録")
     login = validate_login(login)
     role = validate_role(role)
-    name = reject_invisible(name.strip(), "氏名")
+    name = clean_text(name, "氏名", max_len=NAME_MAX)
     if not name:
         raise InputError("氏名", "担当者の氏名を指定してください")
     with session.writing():
@@ -96,7 +152,8 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
 
 def deactivate_staff(session: Session, login: str, reason: str) -> None:
     session.require("admin", "担当者の無効化")
-    if not reason.strip():
+    reason = clean_text(reason, "理由", max_len=LINE_MAX)
+    if not reason:
         raise InputError("理由", "無効化の理由を入力してください")
     with session.writing():
         row = Staff.get_or_none(Staff.login == login)

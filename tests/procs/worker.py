@@ -4,6 +4,7 @@ Run with ``sys.executable``; it acts as the OS login (the database must register
 
     worker.py post DB --claims R5-1,R5-2 --seconds 3 --seed 1 --tag w1 --log OUT
     worker.py import DB KIND FILE --log OUT
+    worker.py hold DB --ready FILE --seconds 60
 
 ``post`` loops posting receipts and limitation events through the services (not through the
 `kyusho` command: one process per post would be too slow to contend). Before each post it
@@ -11,6 +12,9 @@ appends a ``begin`` line with the post's unique ref, after each post that return
 ``ok`` line with the stored id, so a test can tell what reported success and what may have
 been cut short by SIGKILL. Exceptions are counted by type; the counts go to a final
 ``summary`` line. Every line is one JSON object, flushed at once.
+
+``hold`` takes the writer's turn (a write transaction) and keeps it, creating ``--ready``
+once it holds it: a test stops it with SIGSTOP to play a writer frozen mid-transaction.
 
 ``--busy-timeout-ms`` scales the product's busy timeout down (models.db.BUSY_TIMEOUT_MS), so
 a test can show lock starvation in seconds rather than minutes.
@@ -181,6 +185,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hold(args: argparse.Namespace) -> int:
+    session = _open(Path(args.db), args.today)
+    with session.writing():
+        Path(args.ready).touch()
+        time.sleep(args.seconds)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="worker.py")
     sub = p.add_subparsers(dest="command", required=True)
@@ -203,8 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--log", required=True)
     imp.add_argument("--today")
+    hold = sub.add_parser("hold")
+    hold.add_argument("db")
+    hold.add_argument("--ready", required=True, help="file to create once the turn is held")
+    hold.add_argument("--seconds", type=float, default=60.0)
+    hold.add_argument("--today")
     args = p.parse_args(argv)
-    return {"post": cmd_post, "import": cmd_import}[args.command](args)
+    commands = {"post": cmd_post, "import": cmd_import, "hold": cmd_hold}
+    return commands[args.command](args)
 
 
 # --------------------------------------------------------------------------- shared checks
