@@ -7,15 +7,18 @@ TUI. Database work happens in thread workers (in the screens, and here to open a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import date
 from functools import partial
 from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
+from textual.screen import Screen
+from textual.theme import ThemeProvider
 
 import screens
 from kyusho.errors import InputError
@@ -154,3 +157,34 @@ class KyushoApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    # ------------------------------------------------------------------ command palette
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(
+                    placeholder="求償権番号・氏名・カナ、またはコマンドを入力…",
+                    id="--command-palette",
+                )
+            )
+
+    def search_themes(self) -> None:
+        self.push_screen(CommandPalette(providers=[ThemeProvider], placeholder="テーマを検索…"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, in Japanese (its English ones are not yielded)."""
+        yield SystemCommand("テーマ", "画面の配色を変える", self.action_change_theme)
+        yield SystemCommand("終了", "kyusho を終了する", self.action_quit)
+        yield SystemCommand("キー操作", "この画面のキー操作の一覧を開く", self.action_help)
+        if screen.maximized is not None:
+            yield SystemCommand("元の大きさ", "最大化した表示を元に戻す", screen.action_minimize)
+        elif screen.focused is not None and screen.focused.allow_maximize:
+            yield SystemCommand(
+                "最大化", "選択中の表を画面いっぱいに表示する", screen.action_maximize
+            )
+        yield SystemCommand(
+            "画面の保存",
+            "今の画面を SVG ファイルに保存する（スクリーンショット）",
+            lambda: self.set_timer(0.1, self.deliver_screenshot),
+        )

@@ -52,6 +52,8 @@ BINDING_IDS: frozenset[str] = frozenset(
         "form.cancel",
         "form.next",
         "form.previous",
+        "form.select_next",
+        "form.select_open",
         "help.close",
         # lists
         "list.first",

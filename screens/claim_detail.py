@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date, datetime
 
 from rich.markup import escape
 from rich.text import Text
@@ -23,9 +24,10 @@ from textual.widgets import ContentSwitcher, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from kyusho.errors import InputError, KyushoError
-from kyusho.rules.dates import format_date
+from kyusho.rules.dates import format_date, format_datetime, format_month
 from kyusho.rules.money import format_yen
 from kyusho.services.claims import ClaimView, claim_view
+from kyusho.services.staff import list_staff
 from kyusho.vocab import (
     ALLOCATION_ORDERS,
     CLAIM_STATUSES,
@@ -150,6 +152,79 @@ PLAN_STATUSES = {"active": "有効", "superseded": "変更済", "completed": "�
 
 Row = tuple[tuple[object, ...], str | None]  # a table row's cells and its key (a record id)
 
+# What each recorded write did, in the words of the screens that made it.
+HISTORY_ACTIONS = {
+    "receipt.post": "入金を記録",
+    "cost.post": "費用を記録",
+    "damages_waiver.post": "損害金減免を記録",
+    "receipt.cancel": "入金を取消",
+    "cost.cancel": "費用を取消",
+    "damages_waiver.cancel": "損害金減免を取消",
+    "contact.add": "交渉を記録",
+    "contact.cancel": "交渉を取消",
+    "next_action.done": "次回行動を完了",
+    "event.add": "時効事由を記録",
+    "event.cancel": "時効事由を取消",
+    "plan.add": "分割約定を記録",
+    "claim.update": "求償権を変更",
+    "claim.status": "状態を変更",
+    "decision.propose": "決裁を起案",
+    "decision.approve": "決裁",
+    "decision.reject": "決裁を差戻し",
+    "decision.withdraw": "起案を取下げ",
+}
+CLAIM_FIELDS = {
+    "allocation_order": "充当順序",
+    "damages_rate": "損害金率",
+    "lender": "金融機関",
+    "programme": "制度融資",
+    "staff": "担当者",
+    "note": "メモ",
+    "status": "状態",
+}
+
+
+def _history_detail(action: str, after: dict, style: str) -> str:
+    """The one line a collector reads for a recorded write (amounts, kinds, dates)."""
+
+    def d(key: str) -> str:
+        value = after.get(key)
+        try:
+            return format_date(date.fromisoformat(str(value)[:10]), style) if value else ""
+        except ValueError:
+            return str(value)
+
+    def amount(key: str) -> str:
+        value = after.get(key)
+        return format_yen(value) if isinstance(value, int) else ""
+
+    kind, _, verb = action.partition(".")
+    if kind in ENTRY_KINDS or kind in ("receipt", "cost", "damages_waiver"):
+        return " ".join(x for x in (amount("amount"), d("date")) if x)
+    if kind == "contact":
+        channel = CONTACT_CHANNELS.get(str(after.get("channel")), "")
+        return " ".join(str(x) for x in (channel, after.get("outcome") or "") if x)
+    if kind == "event":
+        return " ".join(x for x in (EVENT_KINDS.get(str(after.get("kind")), ""), d("date")) if x)
+    if kind == "plan":
+        return f"月額 {amount('monthly_amount')}" if amount("monthly_amount") else ""
+    if kind == "claim":
+        if verb == "status":
+            return CLAIM_STATUSES.get(str(after.get("status")), "")
+        return "・".join(CLAIM_FIELDS.get(k, k) for k in after if k in CLAIM_FIELDS)
+    if kind == "decision":
+        return str(after.get("kind") or "")
+    return ""
+
+
+def history_line(action: str, after: dict, style: str) -> tuple[str, str]:
+    """(操作, 内容) of a history row: 「入金を記録」「100,000円 R8.11.22」."""
+    label = HISTORY_ACTIONS.get(action)
+    if label is None:
+        kind, _, verb = action.partition(".")
+        label = f"{ENTRY_KINDS.get(kind, kind)} {verb}".strip()
+    return label, _history_detail(action, after, style)
+
 
 class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     """求償権の詳細"""
@@ -182,6 +257,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.view: ClaimView | None = None
         self._preloaded = view
         self._tables: dict[str, DataTable] = {}  # the tabs whose table is built
+        self._staff_names: dict[str, str] = {}  # login → display name (read in a worker)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
@@ -205,6 +281,24 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             self.show(view)
         self.start_live_refresh()
         watch_as_of(self, lambda _: self.reload())  # F4 chose another date: show it as of then
+        self._read_staff_names()
+
+    @work(thread=True, exclusive=True, group="detail-staff", exit_on_error=False)
+    def _read_staff_names(self) -> None:
+        """Staff are shown by their names (the view carries logins)."""
+        try:
+            names = {s.login: s.name for s in list_staff(context(self).session)}
+        except Exception:  # names are a nicety: logins are shown instead
+            return
+        deliver(self, self._show_staff_names, names)
+
+    def _show_staff_names(self, names: dict[str, str]) -> None:
+        self._staff_names = names
+        if self.view is not None:
+            self.show(self.view)
+
+    def _staff(self, login: str | None) -> str:
+        return self._staff_names.get(login or "", login or "")
 
     @staticmethod
     def _add_columns(key: str, table: DataTable) -> None:
@@ -346,7 +440,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         principal = c.loan_principal + c.loan_interest
         line1 = (
             f"代弁日 {self._d(c.subrogation_date)} 求償元金 {format_yen(principal)} "
-            f"率 {c.damages_rate}% 充当 {ALLOCATION_ORDERS.get(c.allocation_order, c.allocation_order)} 担当 {view.staff_login or '—'}"
+            f"率 {c.damages_rate}% 充当 {ALLOCATION_ORDERS.get(c.allocation_order, c.allocation_order)} 担当 {self._staff(view.staff_login) or '—'}"
         )
         line2 = (
             f"残高 {self._d(view.as_of)} 元金 {format_yen(b.principal, unit=False)} 損害金 {format_yen(b.damages, unit=False)} "
@@ -470,8 +564,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         for p in view.plans:
             cells = (
                 plain(names.get(p.obligor_id, "")),
-                self._d(p.first_month),
-                self._d(p.last_month) or "—",
+                format_month(p.first_month, context(self).date_style()),
+                format_month(p.last_month, context(self).date_style()) or "—",
                 yen(p.monthly_amount),
                 "末日" if p.due_day == 31 else f"{p.due_day}日",
                 PLAN_STATUSES.get(p.status, p.status),
@@ -488,8 +582,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             )
             nxt = f"{c.next_action or ''} {self._d(c.next_on)}" if c.next_on else ""
             cells = (
-                c.at.strftime("%Y-%m-%d %H:%M"),
-                plain(c.staff),
+                format_datetime(c.at, context(self).date_style()),
+                plain(self._staff(c.staff)),
                 CONTACT_CHANNELS.get(c.channel, c.channel),
                 plain(c.outcome),
                 plain(promise),
@@ -506,7 +600,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 EVENT_KINDS.get(ev.kind, ev.kind),
                 self._d(ev.until),
                 "取消" if ev.cancelled else "",
-                plain(ev.created_by),
+                plain(self._staff(ev.created_by)),
             )
             yield cells, str(ev.id)
 
@@ -516,15 +610,20 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 str(d.id),
                 d.kind,
                 d.status,
-                plain(d.proposer),
-                plain(d.approver or ""),
+                plain(self._staff(d.proposer)),
+                plain(self._staff(d.approver or "")),
                 plain(d.reason),
             )
             yield cells, str(d.id)
 
     def _rows_history(self, view: ClaimView) -> Iterator[Row]:
+        style = context(self).date_style()
         for h in view.history:
             after = json.loads(h.after) if h.after else {}
-            detail = ", ".join(f"{k}={v}" for k, v in list(after.items())[:4])
-            cells = (h.at[:16].replace("T", " "), plain(h.login), h.action, plain(detail))
+            label, detail = history_line(h.action, after if isinstance(after, dict) else {}, style)
+            try:
+                at = format_datetime(datetime.fromisoformat(h.at), style)
+            except ValueError:
+                at = h.at[:16].replace("T", " ")
+            cells = (at, plain(self._staff(h.login)), label, plain(detail))
             yield cells, str(h.seq)

@@ -25,6 +25,7 @@ from kyusho.services.claims import (
     filter_choices,
     search_claims,
 )
+from kyusho.services.staff import list_staff
 from kyusho.vocab import CLAIM_STATUSES
 from screens.context import context, deliver
 from screens.live import LiveRefreshMixin
@@ -44,9 +45,12 @@ COLUMNS = [
 class ClaimSource:
     """The claim list's rows for one query (count and fetch run in the table's workers)."""
 
-    def __init__(self, query: ClaimQuery, date_style: str) -> None:
+    def __init__(
+        self, query: ClaimQuery, date_style: str, staff_names: dict[str, str] | None = None
+    ) -> None:
         self.query = query
         self.date_style = date_style
+        self.staff_names = staff_names or {}  # login → display name: staff are shown by name
         self.total: int | None = None
 
     def count(self) -> int:
@@ -64,7 +68,7 @@ class ClaimSource:
             CLAIM_STATUSES.get(r.status, r.status),
             format_date(r.subrogation_date, self.date_style),
             format_yen(r.principal_outstanding, unit=False),
-            r.staff,
+            self.staff_names.get(r.staff or "", r.staff or ""),
         )
 
 
@@ -86,14 +90,21 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         self.query_state = ClaimQuery()
         self._pending_text: str | None = None
         self._coalesce_timer = None
+        self._staff_names: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("求償権一覧", classes="title", id="claims-title")
         with Horizontal(id="filters"):
-            yield Input(placeholder="番号・氏名・カナ", id="search")
-            yield Select([(v, k) for k, v in CLAIM_STATUSES.items()], prompt="状態", id="status")
-            yield Select([], prompt="担当", id="staff")
-            yield Select([], prompt="損失補償", id="municipality")
+            # compact: one line each, so the table keeps the rows (SPEC 5.1, 80x24)
+            yield Input(placeholder="/ 番号・氏名・カナ", id="search", compact=True)
+            yield Select(
+                [(v, k) for k, v in CLAIM_STATUSES.items()],
+                prompt="状態",
+                id="status",
+                compact=True,
+            )
+            yield Select([], prompt="担当", id="staff", compact=True)
+            yield Select([], prompt="損失補償", id="municipality", compact=True)
         yield VirtualTable(COLUMNS, id="claims-table")
         yield StatusLine()
         yield KeyBar()
@@ -107,15 +118,29 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
     @work(thread=True, exclusive=True, group="filters", exit_on_error=False)
     def _load_filters(self) -> None:
         """The filter choices; if they cannot be read the selects stay empty (not an error)."""
-        deliver(self, self._show_filters, *filter_choices())
+        staff, munis = filter_choices()
+        try:
+            names = {s.login: s.name for s in list_staff(context(self).session)}
+        except Exception:  # names are a nicety: logins are shown instead
+            names = {}
+        deliver(self, self._show_filters, staff, munis, names)
 
-    def _show_filters(self, staff: list[str], munis: list[str]) -> None:
-        self.query_one("#staff", Select).set_options([(s, s) for s in staff])
+    def _show_filters(
+        self, staff: list[str], munis: list[str], names: dict[str, str] | None = None
+    ) -> None:
+        if names and names != self._staff_names:
+            self._staff_names = names
+            self._apply()
+        self.query_one("#staff", Select).set_options(
+            [(self._staff_names.get(s, s), s) for s in staff]
+        )
         self.query_one("#municipality", Select).set_options([(m, m) for m in munis])
 
     def _apply(self) -> None:
         table = self.query_one(VirtualTable)
-        table.set_source(ClaimSource(self.query_state, context(self).date_style()))
+        table.set_source(
+            ClaimSource(self.query_state, context(self).date_style(), self._staff_names)
+        )
         self._update_title()
 
     def _update_title(self) -> None:

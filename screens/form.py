@@ -10,6 +10,7 @@ shown as a warning; the same values saved again are passed with ``CONFIRMED`` se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,17 +19,18 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from kyusho.errors import ConflictError, InputError, KyushoError
-from kyusho.rules.dates import parse_date, parse_datetime
+from kyusho.rules.dates import parse_date, parse_datetime, parse_month
 from kyusho.rules.money import parse_amount
 from kyusho.rules.text import narrow
 from screens.context import deliver
 
-Kind = Literal["text", "amount", "date", "datetime", "select", "int"]
+Kind = Literal["text", "amount", "date", "datetime", "month", "select", "int"]
 
 CONFIRMED = "_confirmed"
 """Key set to True in the values of a save the user confirmed after a warning."""
@@ -43,6 +45,9 @@ class Field:
     options: Sequence[tuple[str, Any]] = ()
     default: Any = None
     placeholder: str = ""
+    optional_hint: str = "（任意）"
+    """Shown after the label of a field that may be left empty; "" where leaving it empty is
+    only allowed sometimes (the service says when), so the label never says 任意 wrongly."""
 
 
 @dataclass
@@ -54,6 +59,33 @@ class FormSpec:
     save_label: str = "保存"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Text that reads as a date: an era letter or name, 年月日, or digits with two separators.
+_DATE_LIKE = re.compile(r"^[RHS令平昭]|[年月日]|\d[-/.]\d{1,2}[-/.]\d", re.IGNORECASE)
+
+
+class FormSelect(Select[Any], inherit_bindings=False):
+    """A drop-down of a form: Enter and ↓ move on like every other field; Space or F4 opens it.
+
+    Select opens its list on Enter, ↓, ↑ and Space, which trapped the cursor on it.
+    """
+
+    BINDINGS = [
+        Binding("enter", "submit", "次へ", show=False, id="form.select_next"),
+        Binding("space,f4", "show_overlay", "選択肢を開く", show=False, id="form.select_open"),
+    ]
+
+    class Submitted(Message):
+        """Enter on the drop-down: the form moves on (or saves on its last field)."""
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted())
+
+    DEFAULT_CSS = """
+    FormSelect.-textual-compact > SelectCurrent { padding: 0 1; }
+    FormSelect > SelectOverlay { overlay: none; max-height: 6; }
+    """
 
 
 def parse_field(f: Field, raw: Any) -> Any:
@@ -70,7 +102,11 @@ def parse_field(f: Field, raw: Any) -> Any:
             raise InputError(f.label, "入力してください")
         return None
     if f.kind == "amount":
+        if _DATE_LIKE.search(narrow(text)):  # a date typed into the wrong field
+            raise InputError(f.label, f"{f.label}は数字で入力してください（例: 1,234,567）")
         return parse_amount(text, f.label)
+    if f.kind == "month":
+        return parse_month(text, f.label)
     if f.kind == "date":
         return parse_date(text, f.label)
     if f.kind == "datetime":
@@ -89,7 +125,7 @@ class FormScreen(ModalScreen[Any]):
     BINDINGS = [
         Binding("ctrl+s", "save", "保存", id="form.save", priority=True),
         Binding("escape", "cancel", "やめる", id="form.cancel"),
-        Binding("down", "app.focus_next", "次へ", show=False, id="form.next"),
+        Binding("down", "next_field", "次へ", show=False, id="form.next"),
         Binding("up", "app.focus_previous", "前へ", show=False, id="form.previous"),
     ]
     DEFAULT_CSS = """
@@ -98,10 +134,11 @@ class FormScreen(ModalScreen[Any]):
         width: 76; height: auto; max-height: 22;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    FormScreen .form-row { height: 1; margin: 0 0 0 0; }
-    FormScreen .form-label { width: 14; height: 1; }
+    FormScreen .form-row { height: auto; }
+    FormScreen #form-fields { height: auto; max-height: 14; }
+    FormScreen .form-label { width: 18; height: 1; }
     FormScreen .form-row Input { width: 1fr; height: 1; border: none; padding: 0 1; }
-    FormScreen .form-row Select { width: 1fr; height: 1; }
+    FormScreen .form-row Select { width: 1fr; height: auto; }
     FormScreen .form-row Input.-invalid { text-style: underline; }
     FormScreen #form-title { text-style: bold; height: 1; }
     FormScreen #form-note, FormScreen #form-preview { height: auto; color: $text-muted; }
@@ -118,41 +155,48 @@ class FormScreen(ModalScreen[Any]):
         self._saving = False
         self._refused: dict[str, Any] | None = None  # the raw values a shown refusal is about
         self._warned: dict[str, Any] | None = None  # the raw values a shown warning is about
+        self._initial: dict[str, Any] | None = None  # the values the form opened with
+        self._leave_asked = False  # Esc with typed values asked once; a second Esc leaves
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-box"):
             yield Static(Text(self.spec.title), id="form-title")
             if self.spec.note:
                 yield Static(Text(self.spec.note), id="form-note")
-            for f in self.spec.fields:
-                with Horizontal(classes="form-row"):
-                    yield Label(f.label + ("" if f.required else "（任意）"), classes="form-label")
-                    if f.kind == "select":
-                        yield Select(
-                            [(label, value) for label, value in f.options],
-                            prompt=f.placeholder or "選択",
-                            value=f.default if f.default is not None else Select.NULL,
-                            id=f"f-{f.key}",
-                            compact=True,
-                        )
-                    else:
-                        yield Input(
-                            value="" if f.default is None else str(f.default),
-                            placeholder=f.placeholder,
-                            id=f"f-{f.key}",
-                            compact=True,
-                        )
+            with VerticalScroll(id="form-fields", can_focus=False):
+                yield from self._field_rows()
             yield Static("", id="form-preview")
             yield Static("", id="form-error")
             yield Static(
-                Text(f"Enter/↓ 次へ  ↑ 前へ  Ctrl+S {self.spec.save_label}  Esc やめる"),
+                Text(f"Enter/↓ 次へ ↑ 前へ Space 選択肢 Ctrl+S {self.spec.save_label} Esc やめる"),
                 id="form-keys",
             )
+
+    def _field_rows(self) -> ComposeResult:
+        for f in self.spec.fields:
+            with Horizontal(classes="form-row"):
+                yield Label(f.label + ("" if f.required else f.optional_hint), classes="form-label")
+                if f.kind == "select":
+                    yield FormSelect(
+                        [(label, value) for label, value in f.options],
+                        prompt=f.placeholder or "選択",
+                        value=f.default if f.default is not None else Select.NULL,
+                        id=f"f-{f.key}",
+                        compact=True,
+                    )
+                else:
+                    yield Input(
+                        value="" if f.default is None else str(f.default),
+                        placeholder=f.placeholder,
+                        id=f"f-{f.key}",
+                        compact=True,
+                    )
 
     def on_mount(self) -> None:
         first = self.query(f"#f-{self.spec.fields[0].key}").first() if self.spec.fields else None
         if first is not None:
             first.focus()
+        self._initial = self.raw_values()
         self._schedule_preview()
 
     # ------------------------------------------------------------------ values
@@ -189,6 +233,10 @@ class FormScreen(ModalScreen[Any]):
         self.show_error(message)
 
     def _on_field_changed(self) -> None:
+        if self._leave_asked:
+            self._leave_asked = False
+            if self._refused is None:
+                self.show_error("")
         if self._refused is not None and self.raw_values() != self._refused:
             self._refused = self._warned = None
             self.show_error("")
@@ -204,11 +252,24 @@ class FormScreen(ModalScreen[Any]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        inputs = [self.query_one(f"#f-{f.key}") for f in self.spec.fields]
-        if event.input is inputs[-1]:
-            self.action_save()
-        else:
+        self.action_next_field(submit=True)
+
+    def on_form_select_submitted(self, event: FormSelect.Submitted) -> None:
+        event.stop()
+        self.action_next_field(submit=True)
+
+    def action_next_field(self, submit: bool = False) -> None:
+        """Enter and ↓: the next field; Enter on the last field saves."""
+        fields = [self.query_one(f"#f-{f.key}") for f in self.spec.fields]
+        focused = self.focused
+        if focused is None or focused not in fields:
             self.focus_next()
+            return
+        index = fields.index(focused)
+        if index + 1 < len(fields):
+            fields[index + 1].focus()
+        elif submit:  # Enter on the last field saves; ↓ stays
+            self.action_save()
 
     def _schedule_preview(self) -> None:
         if self.spec.preview is None:
@@ -254,6 +315,7 @@ class FormScreen(ModalScreen[Any]):
             self._refuse("\n".join(str(e) for e in errors))
             bad = self.query_one(f"#f-{self._key_for(errors[0])}")
             bad.focus()
+            bad.scroll_visible(animate=False)
             return
         if self._warned is not None and self.raw_values() == self._warned:
             values[CONFIRMED] = True  # the warning was shown for exactly these values
@@ -277,7 +339,12 @@ class FormScreen(ModalScreen[Any]):
         return self.spec.fields[0].key
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Esc: leave at once when nothing was typed; else ask, and a second Esc leaves."""
+        if self._leave_asked or self._initial is None or self.raw_values() == self._initial:
+            self.dismiss(None)
+            return
+        self._leave_asked = True
+        self.show_error("入力した内容を破棄して閉じますか？ もう一度 Esc で閉じます")
 
     def _save_failed(self, error: BaseException) -> None:
         self._saving = False

@@ -160,10 +160,10 @@ def plan_form(session: Session, view: ClaimView, obligor_no: int | None = None) 
                 options=_obligor_options(view),
                 default=obligor_no or 1,
             ),
-            Field("first_month", "開始月", "date", placeholder="R7.4.1（月の任意の日）"),
+            Field("first_month", "開始月", "month", placeholder="R8.12、2026-12、2026/12"),
             Field("monthly_amount", "月額", "amount"),
             Field("due_day", "支払日", "int", default="27"),
-            Field("last_month", "最終月", "date", required=False),
+            Field("last_month", "最終月", "month", required=False, placeholder="空欄: 完済まで"),
         ],
         save=save,
     )
@@ -341,7 +341,8 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
                 default=view.staff_login or None,
             ),
             Field("note", "メモ", "text", required=False, default=c.note or ""),
-            Field("reason", "理由", "text", required=False),
+            # required when the rate or the allocation order changes (the service says so)
+            Field("reason", "理由", "text", required=False, optional_hint=""),
         ],
         save=save,
     )

@@ -122,17 +122,27 @@ class KeyBar(Static):
         dim = self.get_component_rich_style("keybar--disabled", partial=True)
         line = Text(no_wrap=True, overflow="crop", end="")
         seen: set[str] = set()
-        palette = None
-        for key, (_node, binding, enabled, _tip) in self.screen.active_bindings.items():
+        first: list = []  # help: always shown, whatever the width
+        own: list = []  # the screen's and the focused widget's keys: what matters here
+        shared: list = []  # the app's keys (F2, F3…), then quit and the command palette
+        last: list = []
+        for key, (node, binding, enabled, _tip) in self.screen.active_bindings.items():
             if key == app.COMMAND_PALETTE_BINDING and app.ENABLE_COMMAND_PALETTE:
-                palette = (binding, enabled)
+                last.append((binding, enabled))
                 continue
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
+            if binding.action == "help":
+                first.append((binding, enabled))
+            elif binding.action == "quit":
+                last.insert(0, (binding, enabled))
+            elif node is app:
+                shared.append((binding, enabled))
+            else:
+                own.append((binding, enabled))
+        for binding, enabled in first + own + shared + last:
             self._append(line, binding, enabled, key_style, text_style, dim)
-        if palette is not None:
-            self._append(line, palette[0], palette[1], key_style, text_style, dim)
         self.update(line)
 
     def _append(self, line, binding, enabled, key_style, text_style, dim) -> None:

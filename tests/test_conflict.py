@@ -81,6 +81,7 @@ async def test_the_edit_form_reports_the_conflict_and_reload_shows_the_other_cha
         error = str(app.screen.query_one("#form-error", Static).content)
         assert "suzuki2" in error and "保存していません" in error
         assert find_claim(claim_no).lender == "別の銀行"
+        await pilot.press("escape")  # the first Esc asks before discarding what was typed
         await pilot.press("escape")
         await settle(pilot)
         detail = app.screen

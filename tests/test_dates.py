@@ -348,3 +348,41 @@ def test_add_months_keeps_the_day_or_clamps_to_month_end(d: date, n: int) -> Non
     result = add_months(d, n)
     assert (result.year * 12 + result.month) - (d.year * 12 + d.month) == n
     assert result.day == d.day or (result.day < d.day and (result + timedelta(days=1)).day == 1)
+
+
+# ------------------------------------------------------------------ months (plan 開始月/最終月)
+
+from kyusho.rules.dates import format_month, parse_month  # noqa: E402
+
+
+@given(st.dates(min_value=date(1927, 1, 1), max_value=date(2199, 12, 31)))
+def test_a_month_round_trips_in_every_style_and_typed_form(d):
+    first = d.replace(day=1)
+    for style in ("wareki", "wareki_long", "iso"):
+        assert parse_month(format_month(first, style)) == first
+    assert parse_month(f"{d.year}-{d.month}") == first
+    assert parse_month(f"{d.year}/{d.month:02d}") == first
+    assert parse_month(format_date(d)) == first  # a full date stands for its month
+
+
+def test_month_forms_a_collector_types():
+    for text in ("R8.12", "2026-12", "2026/12", "令和8年12月", "Ｒ８．１２", "202612"):
+        assert parse_month(text, "開始月") == date(2026, 12, 1)
+
+
+def test_a_month_that_is_not_one_is_refused_naming_the_field():
+    for text in ("2026-13", "R1.4", "R8", "十二月"):
+        try:
+            parse_month(text, "最終月")
+        except InputError as exc:
+            assert exc.field == "最終月" and "最終月" in exc.message
+        else:
+            raise AssertionError(text)
+
+
+def test_contact_times_follow_the_date_style():
+    from kyusho.rules.dates import format_datetime
+
+    at = datetime(2026, 11, 22, 9, 5)
+    assert format_datetime(at, "wareki") == "R8.11.22 09:05"
+    assert format_datetime(at, "iso") == "2026-11-22 09:05"

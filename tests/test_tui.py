@@ -264,6 +264,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.claim_detail.ClaimDetailScreen,
         screens.help.HelpScreen,
         screens.form.FormScreen,
+        screens.form.FormSelect,
         screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
         screens.widgets.ListTable,

@@ -112,7 +112,7 @@ async def test_a_bad_amount_is_refused_naming_the_field_and_nothing_is_stored(de
         await settle(pilot)
         error = str(app.screen.query_one("#form-error", Static).content)
         assert "保存していません" in error and f"{total:,}円" in error
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # typed values: the first Esc asks
         await settle(pilot)
         assert isinstance(app.screen, ClaimDetailScreen)
     assert LedgerEntry.select().count() == count

@@ -207,3 +207,69 @@ def add_months(d: date, n: int) -> date:
     year, month = divmod(index, 12)
     month += 1
     return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+MONTH_FORMS = "R8.12、2026-12、2026/12、令和8年12月"
+_MONTH_WESTERN = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?", re.ASCII)
+_MONTH_COMPACT = re.compile(r"(\d{4})(\d{2})", re.ASCII)
+_MONTH_ERA = re.compile(
+    r"(令和|平成|昭和|R|H|S)\s*(元|\d{1,3})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?", re.ASCII
+)
+
+
+def parse_month(text: str, field: str = "月") -> date:
+    """A month (its first day) typed as ``R8.12``, ``2026-12``, ``2026/12``, ``令和8年12月``
+    or ``202612``; a full date is accepted too and stands for its month."""
+    s = _normalize(text)
+    if not s:
+        raise InputError(field, f"{field}を入力してください（例: {MONTH_FORMS}）")
+    m = _MONTH_WESTERN.fullmatch(s) or _MONTH_COMPACT.fullmatch(s)
+    if m is not None:
+        return _first_of(field, int(m[1]), int(m[2]))
+    m = _MONTH_ERA.fullmatch(s)
+    if m is not None:
+        era = _ERA_BY_TOKEN[m[1]]
+        n = 1 if m[2] == "元" else int(m[2])
+        if n == 0:
+            raise InputError(field, f"{field}の{era.name}の年は元年（1年）からです")
+        first = _first_of(field, era.start.year + n - 1, int(m[3]))
+        last = add_months(first, 1).replace(day=1)
+        if not (era.start < last and (era.end is None or first <= era.end)):
+            raise InputError(
+                field,
+                f"{field}の{era.name}{'元' if n == 1 else n}年{int(m[3])}月は"
+                f"{era.name}の期間（{era.span()}）にない月です",
+            )
+        return first
+    try:
+        return _parse_normalized(s, field).replace(day=1)
+    except InputError:
+        raise InputError(field, f"{field}は年月として読めません（例: {MONTH_FORMS}）") from None
+
+
+def _first_of(field: str, year: int, month: int) -> date:
+    if not 1 <= month <= 12:
+        raise InputError(field, f"{field}の月は1から12で入力してください（例: {MONTH_FORMS}）")
+    return _make(field, year, month, 1)
+
+
+def format_month(d: date | None, style: str = "wareki") -> str:
+    """``R8.12`` (wareki), ``令和8年12月`` (wareki_long) or ``2026-12`` (iso); None → ""."""
+    if style not in STYLES:
+        raise ValueError(f"unknown date style {style!r}")
+    if d is None:
+        return ""
+    era = era_of(d.replace(day=1)) if style != "iso" else None
+    if era is None:
+        return f"{d.year:04d}-{d.month:02d}"
+    n = d.year - era.start.year + 1
+    if style == "wareki":
+        return f"{era.letter}{n}.{d.month}"
+    return f"{era.name}{'元' if n == 1 else n}年{d.month}月"
+
+
+def format_datetime(dt: datetime | None, style: str = "wareki") -> str:
+    """The date in ``style`` and the time as ``HH:MM`` (``R8.11.22 10:30``); None → ""."""
+    if dt is None:
+        return ""
+    return f"{format_date(dt.date(), style)} {dt:%H:%M}"
