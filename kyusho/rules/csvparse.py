@@ -539,8 +539,9 @@ def _parse_row(
     if check is not None:
         check(values, report)
     if len(errors) > before:
-        if rejected is not None and isinstance(values.get("claim_no"), str):
-            rejected.add(values["claim_no"])
+        claim_no = values.get("claim_no")
+        if rejected is not None and isinstance(claim_no, str):
+            rejected.add(claim_no)
         return None
     return ParsedRow(line, {alias: values.get(alias) for alias in layout.label_of})
 
