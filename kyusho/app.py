@@ -12,6 +12,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -40,12 +41,16 @@ class ClaimSearchProvider(Provider):
         query = query.strip()
         if not query:
             return
+        # one line per claim (the search returns each claim once, however many obligors
+        # matched), with the obligor the name or kana matched: 「保 佐藤 花子」
         rows = await asyncio.to_thread(search_claims, ClaimQuery(text=query), 0, 20)
         for row in rows:
             label = f"{row.claim_no}  {row.debtor_name}"
+            if row.matched_label:
+                label += f"  （一致: {row.matched_label}）"
             yield Hit(
                 1.0,
-                label,
+                Text(label),  # names are plain text, never markup
                 partial(self.app.open_claim, row.claim_no),
                 text=label,
                 help="求償権を開く",

@@ -114,6 +114,15 @@ def build_parser() -> Parser:
     )
     ld.add_argument("--json", action="store_true")
 
+    wl = command(
+        sub, "worklist", _cmd_worklist, reads=True, help="今日の仕事（ホーム画面の行、SPEC 4.7）"
+    )
+    wl.add_argument("--all", action="store_true", help="全員の求償権の分（既定: その担当者の分）")
+    wl.add_argument(
+        "--login", metavar="L", help="この担当者の仕事（自分以外は manager / admin のみ）"
+    )
+    wl.add_argument("--json", action="store_true")
+
     rp = command(sub, "report", _cmd_help, help="年度報告（業務実績）")
     rsub = group(rp, "report_command", required=True)
     rfy = command(rsub, "fy", _cmd_report, reads=True, help="年度の業務実績（前年度比・計画比）")
@@ -365,6 +374,52 @@ def _cmd_limitation_due(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+WORK_KINDS = {
+    "limitation": "時効",
+    "next_action": "次回行動",
+    "promise": "入金約束",
+    "plan_arrears": "分割延滞",
+    "review": "見直し",
+    "suspended_receipt": "停止中入金",
+    "approval": "決裁",
+}
+
+
+def _cmd_worklist(args: argparse.Namespace) -> int:
+    """The home screen's rows for one user (or everyone), in the screen's order."""
+    import dataclasses
+
+    from kyusho.rules.dates import format_date
+    from kyusho.services.worklist import item_json, worklist
+    from models.schema import Staff
+
+    session = _session(args)
+    if args.login is not None and args.login.strip() != session.login:
+        login = args.login.strip()
+        row = Staff.get_or_none(Staff.login == login)
+        if row is None:
+            raise InputError("--login", f"{show_text(login)} は登録された担当者ではありません")
+        session.require("manager", "他の担当者の仕事の表示")
+        session = dataclasses.replace(session, login=row.login, name=row.name, role=row.role)
+    items = worklist(session, as_of=session.view_date(), all_staff=args.all)
+    if args.json:
+        print(json.dumps([item_json(i) for i in items], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not items:
+        print("今日の仕事はありません。")
+    for i in items:
+        cells = (
+            WORK_KINDS.get(i.kind, i.kind),
+            format_date(i.due, session.config.dates) if i.due else "—",
+            i.claim_no,
+            i.obligor or "—",
+            i.reason,
+            i.leaves,
+        )
+        print("\t".join(show_text(c) for c in cells))
+    return EXIT_OK
+
+
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from kyusho.files import user_path
 
@@ -477,7 +532,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         report = import_file(
             session,
             args.kind,
-            user_path(args.file, "FILE"),
+            user_path(args.file, "ファイル"),
             dry_run=args.dry_run,
             progress=_progress_printer(),
         )

@@ -20,6 +20,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "home.contact",
         "home.reload",
         "home.toggle_all",
+        "home.done",
         # claim list
         "claims.search",
         "claims.focus_table",
@@ -55,6 +56,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "form.select_next",
         "form.select_open",
         "help.close",
+        "contact.close",
         # lists
         "list.first",
         "list.last",

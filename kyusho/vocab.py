@@ -57,7 +57,15 @@ RECEIPT_METHODS = MappingProxyType(
 )
 
 CONTACT_CHANNELS = MappingProxyType(
-    {"phone": "電話", "meeting": "面談", "letter": "文書", "visit": "訪問", "other": "その他"}
+    {
+        "phone": "電話",
+        "meeting": "面談",
+        "letter": "文書",
+        "visit": "訪問",
+        "other": "その他",
+        # the review of a suspended claim (SPEC 4.9): sets the claim's next review date
+        "review": "見直し",
+    }
 )
 
 # Limitation event kinds (SPEC 4.6, 5.4). The label is the canonical Japanese name; aliases are

@@ -20,7 +20,7 @@ from models.bulk import insert_tuples
 from models.db import database, write_transaction
 from models.schema import ALL_MODELS, CLAIM_YEAR_FIGURES, ClaimYear, Meta_
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _add_claim_year(db: SqliteDatabase) -> None:
@@ -70,11 +70,27 @@ def _canonical_claim_numbers(db: SqliteDatabase) -> None:
     cursor.executemany("UPDATE claim SET claim_no = ? WHERE id = ?", renames)
 
 
+def _contacts_can_be_cancelled(db: SqliteDatabase) -> None:
+    """5: contacts can be cancelled with a reason, and a next action marked done by hand."""
+    have = {c.name for c in db.get_columns("contact")}
+    for name, kind in (
+        ("next_done_at", "DATETIME"),
+        ("next_done_by", "VARCHAR(255)"),
+        ("cancelled", "INTEGER NOT NULL DEFAULT 0"),
+        ("cancelled_at", "DATETIME"),
+        ("cancelled_by", "VARCHAR(255)"),
+        ("cancel_reason", "TEXT"),
+    ):
+        if name not in have:
+            db.execute_sql(f"ALTER TABLE contact ADD COLUMN {name} {kind}")
+
+
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: _add_claim_year,
     3: _search_indexes_cover_the_claim,
     4: _canonical_claim_numbers,
+    5: _contacts_can_be_cancelled,
 }
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from rich.markup import escape
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -39,6 +39,7 @@ from kyusho.vocab import (
     RECEIPT_METHODS,
 )
 from screens import forms
+from screens.contact_view import ContactViewScreen, contact_lines
 from screens.context import context, deliver, failure, watch_as_of
 from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
@@ -118,13 +119,15 @@ COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
         ("状態", 6),
         ("延滞", 10),
     ),
+    # 担当 and the note: in the detail line and the contact in full (Enter)
     "contacts": (
-        ("日時", 16),
-        ("担当", 6),
+        ("日時", 14),
+        ("関係人", 10),
         ("方法", 4),
-        ("結果", 12),
-        ("約束", 12),
-        ("次回", 12),
+        ("結果", 10),
+        ("約束", 10),
+        ("次回", 10),
+        ("", 4),
     ),
     "events": (
         ("日付", 9),
@@ -144,6 +147,30 @@ COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
     ),
     "history": (("日時", 16), ("担当", 8), ("操作", 16), ("内容", 28)),
 }
+# The columns that take the width beyond 80 columns (names, reasons, notes), per tab.
+WIDEN: dict[str, tuple[int, ...]] = {
+    "obligors": (2, 6),
+    "ledger": (3,),
+    "plans": (0,),
+    "contacts": (1, 3),
+    "events": (1,),
+    "decisions": (5,),
+    "history": (3,),
+}
+NARROW_WIDTH = 80
+
+
+def column_widths(key: str, screen_width: int) -> list[int]:
+    """The tab's column widths at this screen width: the 80-column layout, with the width
+    beyond 80 shared by the name and reason columns (so 120 columns show more of them)."""
+    widths = [w for _, w in COLUMNS[key]]
+    wide = WIDEN.get(key, ())
+    extra = max(0, screen_width - NARROW_WIDTH)
+    for n, i in enumerate(wide):
+        widths[i] += extra // len(wide) + (1 if n < extra % len(wide) else 0)
+    return widths
+
+
 # Tables too wide for 80 columns with the default padding (two cells per column): one space
 # before each column instead, written into the cells (``_compact``).
 COMPACT = frozenset({"ledger"})
@@ -229,6 +256,12 @@ def history_line(action: str, after: dict, style: str) -> tuple[str, str]:
 class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     """求償権の詳細"""
 
+    DEFAULT_CSS = """
+    ClaimDetailScreen #detail-row {
+        height: auto; max-height: 3; padding: 0 1; background: $boost;
+    }
+    """
+
     BINDINGS = [
         Binding("escape,backspace", "back", "戻る", id="detail.back"),
         Binding("n", "receipt", "入金", id="detail.receipt"),
@@ -258,6 +291,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self._preloaded = view
         self._tables: dict[str, DataTable] = {}  # the tabs whose table is built
         self._staff_names: dict[str, str] = {}  # login → display name (read in a worker)
+        self._width = NARROW_WIDTH  # the screen width the columns were laid out for
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
@@ -266,10 +300,13 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         with ContentSwitcher(initial=f"table-{FIRST_TAB}", id="detail-tabs"):
             # the other tabs' tables are built when first shown
             yield ListTable(id=f"table-{FIRST_TAB}")
+        # the whole row under the cursor: the columns cut long names and notes at 80 columns
+        yield Static("", id="detail-row")
         yield StatusLine()
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self._width = self.app.size.width
         table = self.query_one(f"#table-{FIRST_TAB}", DataTable)
         self._add_columns(FIRST_TAB, table)
         self._tables[FIRST_TAB] = table
@@ -300,9 +337,9 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def _staff(self, login: str | None) -> str:
         return self._staff_names.get(login or "", login or "")
 
-    @staticmethod
-    def _add_columns(key: str, table: DataTable) -> None:
-        for label, width in COLUMNS[key]:
+    def _add_columns(self, key: str, table: DataTable) -> None:
+        labels = [label for label, _ in COLUMNS[key]]
+        for label, width in zip(labels, column_widths(key, self._width), strict=True):
             if key in COMPACT:
                 table.add_column(_compact(label), width=width + 1)
             else:
@@ -323,6 +360,21 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             if self.view is not None:
                 self._fill_table(key, self.view)
         return table
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wider than 80 columns: the name and reason columns take the extra width."""
+        if event.size.width == self._width:
+            return
+        self._width = event.size.width
+        for key, table in self._tables.items():
+            row = table.cursor_row
+            table.clear(columns=True)
+            self._add_columns(key, table)
+            if self.view is not None:
+                self._fill_table(key, self.view)
+                if table.row_count:
+                    table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
+        self._show_row()
 
     @property
     def active_tab(self) -> str:
@@ -376,11 +428,31 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def action_edit(self) -> None:
         self._open_form(forms.claim_edit_form)
 
+    def _cursor_key(self, key: str) -> int | None:
+        """The record id (the row key) under the cursor of the tab's table, if any."""
+        table = self._tables.get(key)
+        if table is None or not table.row_count or table.cursor_row < 0:
+            return None
+        return int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+
     def _selected_obligor(self) -> int | None:
-        table = self._tables[FIRST_TAB]
-        if self.active_tab == FIRST_TAB and table.row_count:
-            return int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        """The obligor under the cursor: on the obligors tab, or the contact's on the 交渉 tab."""
+        if self.active_tab == FIRST_TAB:
+            return self._cursor_key(FIRST_TAB)
+        if self.active_tab == "contacts" and self.view is not None:
+            contact = self._contact(self._cursor_key("contacts"))
+            if contact is not None and contact.obligor_id is not None:
+                return self._obligor_no(self.view, contact.obligor_id)
         return None
+
+    def _contact(self, contact_id: int | None):
+        if self.view is None or contact_id is None:
+            return None
+        return next((c for c in self.view.contacts if c.id == contact_id), None)
+
+    @staticmethod
+    def _obligor_no(view: ClaimView, obligor_id: int) -> int | None:
+        return next((o.row.obligor_no for o in view.obligors if o.row.id == obligor_id), None)
 
     def action_receipt(self) -> None:
         self._open_form(forms.receipt_form, self._selected_obligor())
@@ -392,7 +464,58 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self._open_form(forms.event_form, self._selected_obligor())
 
     def action_contact(self) -> None:
-        self._open_form(forms.contact_form, self._selected_obligor())
+        if self.view is None:
+            self.notify("読込中です", severity="warning")
+            return
+        session = context(self).session
+        try:
+            session.require_present("登録・変更")  # say why before the form is filled in
+        except KyushoError as exc:
+            self.notify(escape(str(exc)), severity="warning")
+            return
+        spec = forms.contact_form(session, self.view, self._selected_obligor())
+        self.app.push_screen(forms.ContactFormScreen(spec), self._after_form)
+
+    def action_open_contact(self) -> None:
+        """The contact under the cursor in full (its note, promise, next action, who, when)."""
+        contact = self._contact(self._cursor_key("contacts"))
+        if contact is None or self.view is None:
+            return
+        style = context(self).date_style()
+        obligor = self._payer(self.view, contact.obligor_id).plain
+        title = f"交渉記録 — {self.claim_no}" + ("（取消）" if self._cancelled(contact) else "")
+        lines = contact_lines(contact, obligor, self._staff_names, style)
+        self.app.push_screen(ContactViewScreen(title, lines, contact.note or ""))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "table-contacts":
+            event.stop()
+            self.action_open_contact()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == f"table-{self.active_tab}":
+            self._show_row()
+
+    def _show_row(self) -> None:
+        """The detail line: every cell of the row under the cursor, labelled, uncut."""
+        line = self.query_one("#detail-row", Static)
+        key = self.active_tab
+        table = self._tables.get(key)
+        if table is None or not table.row_count or table.cursor_row < 0:
+            line.update("")
+            return
+        cells = table.get_row_at(table.cursor_row)
+        parts = []
+        for (label, _), cell in zip(COLUMNS[key], cells, strict=False):
+            text = (cell.plain if isinstance(cell, Text) else str(cell)).strip()
+            if text:
+                parts.append(f"{label} {text}" if label else text)
+        if key == "contacts":
+            contact = self._contact(self._cursor_key(key))
+            if contact is not None:
+                parts.insert(2, f"担当 {self._staff(contact.staff)}")
+                parts.append("Enter 全文" + ("" if contact.note else "（内容なし）"))
+        line.update(Text(" │ ".join(parts)))
 
     def action_plan(self) -> None:
         self._open_form(forms.plan_form, self._selected_obligor())
@@ -400,9 +523,10 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def action_cancel_entry(self) -> None:
         """Cancel the ledger entry or limitation event under the cursor (after confirmation)."""
         key = self.active_tab
-        if key not in ("ledger", "events"):
+        if key not in ("ledger", "events", "contacts"):
             self.notify(
-                "明細タブ（2）か時効事由タブ（5）で取り消す行を選んでください", severity="warning"
+                "明細（2）・交渉（4）・時効事由（5）のタブで取り消す行を選んでください",
+                severity="warning",
             )
             return
         table = self._table(key)
@@ -411,6 +535,11 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         row_key = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
         if key == "ledger":
             self._open_form(forms.cancel_entry_form, row_key)
+        elif key == "contacts":
+            if self._cancelled(self._contact(row_key)):
+                self.notify("この交渉記録は取消済みです", severity="warning")
+                return
+            self._open_form(forms.cancel_contact_form, row_key)
         else:
             self._open_form(forms.cancel_event_form, row_key)
 
@@ -422,6 +551,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.query_one(ContentSwitcher).current = table.id
         self.query_one(TabBar).active = key
         table.focus()
+        self._show_row()
 
     # ------------------------------------------------------------------ rendering
 
@@ -466,6 +596,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             except RowDoesNotExist:
                 pass
             self._start_obligor = None
+        self._show_row()
 
     def _fill_table(self, key: str, view: ClaimView) -> None:
         """Replace the table's rows, keeping the cursor on the same record (or row) as before."""
@@ -573,6 +704,10 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             )
             yield cells, str(p.id)
 
+    @staticmethod
+    def _cancelled(contact) -> bool:
+        return bool(getattr(contact, "cancelled", False))
+
     def _rows_contacts(self, view: ClaimView) -> Iterator[Row]:
         for c in view.contacts:
             promise = (
@@ -583,11 +718,12 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             nxt = f"{c.next_action or ''} {self._d(c.next_on)}" if c.next_on else ""
             cells = (
                 format_datetime(c.at, context(self).date_style()),
-                plain(self._staff(c.staff)),
+                self._payer(view, c.obligor_id),
                 CONTACT_CHANNELS.get(c.channel, c.channel),
                 plain(c.outcome),
                 plain(promise),
                 plain(nxt),
+                "取消" if self._cancelled(c) else "",
             )
             yield cells, str(c.id)
 

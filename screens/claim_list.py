@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from textual import work
+from rich.markup import escape
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -32,14 +33,44 @@ from screens.live import LiveRefreshMixin
 from screens.virtual_table import Column, VirtualTable
 from screens.widgets import KeyBar, StatusLine
 
+# ClaimSource's cells, in this order; a column picks its cell by position (Column.cell)
+CELL_CLAIM_NO, CELL_DEBTOR, CELL_STATUS, CELL_SUBROGATION, CELL_PRINCIPAL, CELL_STAFF = range(6)
+CELL_MATCHED = 6
+
 COLUMNS = [
     Column("claim_no", "求償権番号", 11),
-    Column("debtor", "主債務者", 22),
+    Column("debtor", "主債務者", 21),  # 78 cells: no horizontal scrollbar at 80
     Column("status", "状態", 12),
     Column("subrogation", "代弁日", 9),
     Column("principal", "元金残高", 12, align="right"),
     Column("staff", "担当", 8),
 ]
+
+WIDE = 120  # from this many cells the name columns widen and the matched obligor gets a column
+NAME_MAX_WIDTH = 48  # a name column wider than this only adds blank space
+
+
+def columns_for(width: int, searching: bool) -> list[Column]:
+    """The columns for a table ``width`` cells wide: at 80 the fixed set (the detail line shows
+    what is cut); from WIDE on, the spare cells go to the names, and to the obligor a search
+    matched while searching."""
+    if width < WIDE:
+        return COLUMNS
+    fixed = [
+        Column("claim_no", "求償権番号", 11, cell=CELL_CLAIM_NO),
+        Column("status", "状態", 12, cell=CELL_STATUS),
+        Column("subrogation", "代弁日", 9, cell=CELL_SUBROGATION),
+        Column("principal", "元金残高", 14, align="right", cell=CELL_PRINCIPAL),
+        Column("staff", "担当", 14, cell=CELL_STAFF),
+    ]
+    names = 3 if searching else 2  # debtor and matched share the rest; the staff keeps 14
+    spare = width - 1 - sum(c.width for c in fixed) - len(fixed) - (names - 1)  # 1: scrollbar
+    debtor_w = min(NAME_MAX_WIDTH, spare * 2 // names if searching else spare)
+    cols = [fixed[0], Column("debtor", "主債務者", debtor_w, cell=CELL_DEBTOR)]
+    if searching:
+        matched_w = min(NAME_MAX_WIDTH, spare - debtor_w - 1)
+        cols.append(Column("matched", "一致した債務者", matched_w, cell=CELL_MATCHED))
+    return cols + fixed[1:]
 
 
 class ClaimSource:
@@ -69,11 +100,34 @@ class ClaimSource:
             format_date(r.subrogation_date, self.date_style),
             format_yen(r.principal_outstanding, unit=False),
             self.staff_names.get(r.staff or "", r.staff or ""),
+            r.matched_label,
         )
+
+
+def detail_text(cells: tuple[str, ...] | None) -> str:
+    """The full row under the cursor in two lines (markup-escaped): nothing is cut at 80."""
+    if not cells:
+        return ""
+    c = [escape(v) for v in cells] + [""] * (CELL_MATCHED + 1 - len(cells))
+    first = f"{c[CELL_CLAIM_NO]}  {c[CELL_DEBTOR]}"
+    if c[CELL_STAFF]:
+        first += f"  担当 {c[CELL_STAFF]}"
+    bits = [f"一致 {c[CELL_MATCHED]}"] if c[CELL_MATCHED] else []
+    bits += [c[CELL_STATUS], f"代弁日 {c[CELL_SUBROGATION]}", f"元金残高 {c[CELL_PRINCIPAL]}円"]
+    return first + "\n" + "  ".join(bits)
 
 
 class ClaimListScreen(LiveRefreshMixin, Screen[None]):
     """求償権一覧"""
+
+    DEFAULT_CSS = """
+    #claim-row-detail {
+        height: auto;
+        max-height: 3;
+        padding: 0 1;
+        background: $boost;
+    }
+    """
 
     BINDINGS = [
         Binding("slash,ctrl+f", "focus_search", "検索", id="claims.search"),
@@ -91,6 +145,7 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         self._pending_text: str | None = None
         self._coalesce_timer = None
         self._staff_names: dict[str, str] = {}
+        self._count: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("求償権一覧", classes="title", id="claims-title")
@@ -106,6 +161,7 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
             yield Select([], prompt="担当", id="staff", compact=True)
             yield Select([], prompt="損失補償", id="municipality", compact=True)
         yield VirtualTable(COLUMNS, id="claims-table")
+        yield Static("", id="claim-row-detail")
         yield StatusLine()
         yield KeyBar()
 
@@ -138,20 +194,48 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
 
     def _apply(self) -> None:
         table = self.query_one(VirtualTable)
+        self._count = None
+        self._layout()
         table.set_source(
             ClaimSource(self.query_state, context(self).date_style(), self._staff_names)
         )
         self._update_title()
+        self._show_detail()
+
+    def _layout(self) -> None:
+        table = self.query_one(VirtualTable)
+        width = table.size.width or self.app.size.width
+        columns = columns_for(width, bool(self.query_state.text.strip()))
+        if list(table.columns) != columns:
+            table.set_columns(columns)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout()
 
     def _update_title(self) -> None:
         q = self.query_state
-        bits = [f"並び: {SORTS[q.sort]}"]
+        bits = []
         if q.text:
-            bits.append(f"検索「{q.text}」")
-        self.query_one("#claims-title", Static).update("求償権一覧 — " + " ".join(bits))
+            # the count says how many claims the search found (one per claim, not per obligor)
+            found = "…" if self._count is None else f"{self._count:,}件"
+            bits.append(f"検索「{escape(q.text)}」 {found}")
+        elif self._count is not None:
+            bits.append(f"{self._count:,}件")
+        bits.append(f"並び: {SORTS[q.sort]}")
+        self.query_one("#claims-title", Static).update("求償権一覧 — " + "  ".join(bits))
 
-    def on_virtual_table_count_changed(self, event) -> None:  # pragma: no cover - optional message
-        pass
+    def on_virtual_table_count_changed(self, event: VirtualTable.CountChanged) -> None:
+        self._count = event.count
+        self._update_title()
+        self._show_detail()
+
+    def on_virtual_table_cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        table = self.query_one(VirtualTable)
+        row = table.get_row(table.cursor_index)
+        self.query_one("#claim-row-detail", Static).update(detail_text(row[1] if row else None))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "search":

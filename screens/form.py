@@ -29,6 +29,7 @@ from kyusho.rules.dates import parse_date, parse_datetime, parse_month
 from kyusho.rules.money import parse_amount
 from kyusho.rules.text import narrow
 from screens.context import deliver
+from screens.widgets import WrappedText
 
 Kind = Literal["text", "amount", "date", "datetime", "month", "select", "int"]
 
@@ -162,11 +163,11 @@ class FormScreen(ModalScreen[Any]):
         with Vertical(id="form-box"):
             yield Static(Text(self.spec.title), id="form-title")
             if self.spec.note:
-                yield Static(Text(self.spec.note), id="form-note")
+                yield WrappedText(Text(self.spec.note), id="form-note")
             with VerticalScroll(id="form-fields", can_focus=False):
                 yield from self._field_rows()
             yield Static("", id="form-preview")
-            yield Static("", id="form-error")
+            yield WrappedText("", id="form-error")
             yield Static(
                 Text(f"Enter/↓ 次へ ↑ 前へ Space 選択肢 Ctrl+S {self.spec.save_label} Esc やめる"),
                 id="form-keys",
@@ -231,6 +232,11 @@ class FormScreen(ModalScreen[Any]):
         self._refused = raw
         self._warned = raw if warning else None
         self.show_error(message)
+        # the preview may already say the same (a field's error while typing): say it once
+        preview = self.query_one("#form-preview", Static)
+        said = [line for line in str(preview.content).splitlines() if line.strip()]
+        if said and all(line in message for line in said):
+            preview.update("")
 
     def _on_field_changed(self) -> None:
         if self._leave_asked:

@@ -8,6 +8,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from screens.widgets import WrappedText
+
 GUIDE = (
     "ctrl+p: コマンドパレット（求償権番号・氏名・カナで検索） / ctrl+q: 終了 / "
     '↑↓ PgUp PgDn Home End: 移動 / キーの変更は kyusho.toml の [keymap] に ID = "キー" で書きます'
@@ -39,7 +41,7 @@ class HelpScreen(ModalScreen[None]):
                 f"キー操作 — {self.origin.__class__.__doc__.splitlines()[0] if self.origin.__class__.__doc__ else ''}"
             )
             yield DataTable(cursor_type="row", zebra_stripes=True)
-            yield Static(Text(GUIDE), id="help-guide")
+            yield WrappedText(Text(GUIDE), id="help-guide")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

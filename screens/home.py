@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from kyusho.errors import PermissionDenied
+from kyusho.errors import KyushoError, PermissionDenied
 from kyusho.rules.dates import format_date
+from kyusho.services import contacts
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms
 from screens.context import context, deliver, failure, watch_as_of
-from screens.form import FormScreen
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, ListTable, StatusLine
 
@@ -23,10 +24,42 @@ KIND_LABELS = {
     "limitation": "時効",
     "approval": "決裁",
     "next_action": "次回",
+    "promise": "約束",
     "broken_promise": "約束",
     "plan_arrears": "分割",
     "review": "見直",
+    "suspended_receipt": "停入",
 }
+# What each kind is, in full, for the detail line under the table.
+KIND_NAMES = {
+    "limitation": "時効管理",
+    "approval": "決裁待ち",
+    "next_action": "次回行動",
+    "promise": "入金約束",
+    "broken_promise": "入金約束",
+    "plan_arrears": "分割弁済の延滞",
+    "review": "管理事務停止の見直し",
+    "suspended_receipt": "停止中の入金",
+}
+# (key, label, width at 80 columns); the width beyond 80 goes to the obligor and the reason
+COLUMNS = (
+    ("kind", "種別", 4),
+    ("due", "期日", 9),
+    ("claim", "求償権番号", 11),
+    ("obligor", "関係人", 18),
+    ("reason", "理由", 26),
+)
+NARROW_WIDTH = 80
+
+
+def column_widths(screen_width: int) -> list[int]:
+    """Column widths at this screen width: a third of the extra to the name, the rest to
+    the reason (so at 120 columns both show more)."""
+    extra = max(0, screen_width - NARROW_WIDTH)
+    widths = [w for _, _, w in COLUMNS]
+    widths[3] += extra // 3
+    widths[4] += extra - extra // 3
+    return widths
 
 
 class HomeScreen(LiveRefreshMixin, Screen[None]):
@@ -34,34 +67,65 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
 
     BINDINGS = [
         Binding("enter", "open", "開く", id="home.open", priority=True),
-        Binding("r,f5", "reload", "再読込", id="home.reload"),
         Binding("k", "contact", "交渉記録", id="home.contact"),
+        Binding("d", "done", "次回完了", id="home.done"),
+        Binding("r,f5", "reload", "再読込", id="home.reload"),
         Binding("a", "toggle_all", "自分/全担当", id="home.toggle_all"),
     ]
+    DEFAULT_CSS = """
+    HomeScreen #home-detail {
+        height: 2; padding: 0 1; background: $boost;
+    }
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.all_staff: bool | None = None  # None: the role's default (staff: mine)
         self.items: list[WorkItem] = []
+        self._width = NARROW_WIDTH  # the screen width the columns were laid out for
+        self._shown = False  # the first read was shown (later resumes read again)
 
     def compose(self) -> ComposeResult:
         yield Static("今日の仕事", classes="title", id="home-title")
         yield ListTable(id="worklist")
+        # the row under the cursor in full, and what makes it leave (the row is cut at 80)
+        yield Static("", id="home-detail")
         yield StatusLine()
         yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("種別", width=4, key="kind")
-        table.add_column("期日", width=9, key="due")
-        table.add_column("求償権番号", width=11, key="claim")
-        table.add_column("関係人", width=18, key="obligor")
-        table.add_column("理由", width=26, key="reason")
+        self._width = self.app.size.width
+        self._add_columns(table)
         table.loading = True
         table.focus()  # explicit: the footer shows the table's keys from the first frame
         self.reload()
         self.start_live_refresh()
         watch_as_of(self, lambda _: self.reload())
+
+    def _add_columns(self, table: DataTable) -> None:
+        for (key, label, _), width in zip(COLUMNS, column_widths(self._width), strict=True):
+            table.add_column(label, width=width, key=key)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wider than 80 columns: the name and reason columns take the extra width."""
+        if event.size.width == self._width:
+            return
+        self._width = event.size.width
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        self._add_columns(table)
+        items, self.items = self.items, []
+        if items:
+            self.show(items)
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
+
+    def on_screen_resume(self) -> None:
+        """Back from a claim: show the work as it is now (what was done there has left)."""
+        if self._shown:
+            self.reload()
 
     def action_reload(self) -> None:
         self.reload()
@@ -96,8 +160,9 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         table = self.query_one(DataTable)
         style = context(self).date_style()
         keep = None
+        old_row = table.cursor_row
         if table.row_count and self.items:
-            keep = self.items[min(table.cursor_row, len(self.items) - 1)]
+            keep = self.items[min(old_row, len(self.items) - 1)]
         self.items = items
         table.clear()
         for i, item in enumerate(items):
@@ -110,6 +175,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
                 key=str(i),
             )
         table.loading = False
+        self._shown = True
         if keep is not None:
             for i, item in enumerate(items):
                 if (item.kind, item.claim_no, item.obligor) == (
@@ -119,8 +185,75 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
                 ):
                     table.move_cursor(row=i, animate=False)
                     break
+            else:  # that row left (its work was done): stay where the user was
+                if items:
+                    table.move_cursor(row=min(old_row, len(items) - 1), animate=False)
         who = "全担当" if self._scope_is_all() else "自分の担当"
         self.query_one("#home-title", Static).update(f"今日の仕事（{who}） {len(items)}件")
+        self._show_detail()
+
+    def _current(self) -> WorkItem | None:
+        table = self.query_one(DataTable)
+        if not self.items or not 0 <= table.cursor_row < len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The row under the cursor, uncut: what it is about and what makes it leave."""
+        detail = self.query_one("#home-detail", Static)
+        item = self._current()
+        if item is None:
+            detail.update("仕事はありません" if not self.items else "")
+            return
+        due = format_date(item.due, context(self).date_style()) if item.due else ""
+        name = KIND_NAMES.get(item.kind, item.kind)
+        if item.reason.startswith(name):
+            name = ""  # 「次回行動: 再架電」 says it already
+        head = " ".join(x for x in (name, due, item.claim_no, item.obligor) if x)
+        text = Text(f"{head}：{item.reason}")
+        leaves = getattr(item, "leaves", "")
+        if leaves:
+            text.append(f"\n→ {leaves}")
+        detail.update(text)
+
+    def action_done(self) -> None:
+        """d: the next action under the cursor is done (it leaves the worklist)."""
+        item = self._current()
+        if item is None:
+            return
+        contact_id = getattr(item, "contact_id", None)
+        if item.kind != "next_action" or contact_id is None:
+            self.notify("d（完了）は次回行動の行で使えます", severity="warning")
+            return
+        try:  # say why at once, not after a round trip
+            context(self).session.require_present("次回行動の完了")
+        except PermissionDenied as exc:
+            self.notify(escape(str(exc)), severity="warning")
+            return
+        self._mark_done(item, contact_id)
+
+    @work(thread=True, exclusive=True, group="worklist-done", exit_on_error=False)
+    def _mark_done(self, item: WorkItem, contact_id: int) -> None:
+        try:
+            contacts.mark_done(context(self).session, contact_id)
+        except KyushoError as exc:
+            deliver(self, self._done_failed, str(exc))
+            return
+        except Exception as exc:
+            deliver(self, self._done_failed, failure("完了にできませんでした", exc))
+            return
+        deliver(self, self._done, item)
+
+    def _done_failed(self, message: str) -> None:
+        self.notify(escape(message), severity="error")
+
+    def _done(self, item: WorkItem) -> None:
+        what = item.reason.removeprefix("次回行動: ")
+        self.notify(escape(f"次回行動「{what}」を完了にしました（{item.claim_no}）"))
+        self.reload()
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
@@ -153,7 +286,8 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
     def _open_contact(self, item: WorkItem, view: ClaimView) -> None:
         spec = forms.contact_form(context(self).session, view, item.obligor_no)
         self.app.push_screen(
-            FormScreen(spec), lambda r: (self.notify("記録しました"), self.reload()) if r else None
+            forms.ContactFormScreen(spec),
+            lambda r: (self.notify("記録しました"), self.reload()) if r else None,
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

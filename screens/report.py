@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from kyusho.rules.dates import fiscal_year, fiscal_year_label
+from kyusho.rules.dates import fiscal_year, fiscal_year_label, format_date
 from kyusho.rules.report_table import Report, text_lines
 from kyusho.services import reports
 from screens.context import context, deliver, failure, watch_as_of
@@ -79,11 +79,12 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
             return
         self.report = report
         today = context(self).as_of
-        upto = "" if report.end < today else f"（{today.month}月{today.day}日まで）"
+        style = context(self).date_style()
+        upto = "" if report.end < today else f"（{format_date(today, style)}まで）"
         self.query_one("#report-title", Static).update(
             f"年度報告 — {fiscal_year_label(report.fy)}（FY{report.fy}）{upto}"
         )
-        lines = text_lines(report)
+        lines = text_lines(report, style)
         self.query_one("#report-text", Static).update("\n".join(lines[1:]))
         self.query_one("#report-body").loading = False
 

@@ -57,6 +57,9 @@ class Column:
     label: str
     width: int
     align: Literal["left", "right"] = "left"
+    # which of the row's cells this column shows (-1: the cell at the column's own position),
+    # so a wider layout can add or reorder columns without fetching the rows again
+    cell: int = -1
 
 
 def _clean(text: str) -> str:
@@ -665,10 +668,11 @@ class VirtualTable(ScrollView, can_focus=True):
     def format_cells(self, cells: Iterable[str]) -> str:
         """One line of text with every cell fitted to its column width."""
         values = list(cells)
-        parts = [
-            fit_cell(values[i] if i < len(values) else "", c.width, c.align, self.TRUNCATION_MARK)
-            for i, c in enumerate(self._columns)
-        ]
+        parts = []
+        for i, c in enumerate(self._columns):
+            at = i if c.cell < 0 else c.cell
+            value = values[at] if at < len(values) else ""
+            parts.append(fit_cell(value, c.width, c.align, self.TRUNCATION_MARK))
         return " ".join(parts)
 
     def render_line(self, y: int) -> Strip:
@@ -676,7 +680,9 @@ class VirtualTable(ScrollView, can_focus=True):
         width = max(self.size.width, 1)
         base = self.rich_style
         if y == 0:
-            text = self.format_cells(c.label for c in self._columns)
+            text = " ".join(
+                fit_cell(c.label, c.width, c.align, self.TRUNCATION_MARK) for c in self._columns
+            )
             return self._strip(text, base + self._component("vtable--header"), scroll_x, width)
         if self._error is not None or self._count is None or self._count == 0:
             if y != 1 or self._source is None and self._count is None:

@@ -1,9 +1,10 @@
-"""Small shared widgets: the status line."""
+"""Small shared widgets: the status line, the key bar, list tables and kinsoku-wrapped text."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -15,6 +16,92 @@ from textual.widgets import DataTable, Static
 from kyusho.rules.dates import format_date
 from kyusho.vocab import STAFF_ROLES
 from screens.context import context, watch_as_of
+
+# 行頭禁則: characters that must not start a line (closing brackets, stops, small kana...)
+NO_LINE_START = set(
+    "、。，．,.）)」』】〕］]｝}〉》・：:；;！!？?ー～ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ％%"
+)
+# 行末禁則: opening brackets must not end a line
+NO_LINE_END = set("（(「『【〔［[｛{〈《")
+
+
+def _units(paragraph: str) -> list[str]:
+    """Break opportunities: an ASCII word stays whole, every other character stands alone."""
+    units: list[str] = []
+    word = ""
+    for ch in paragraph:
+        if ch.isascii() and not ch.isspace():
+            word += ch
+            continue
+        if word:
+            units.append(word)
+            word = ""
+        units.append(ch)
+    if word:
+        units.append(word)
+    return units
+
+
+def kinsoku_wrap(text: str, width: int) -> list[str]:
+    """Wrap ``text`` to ``width`` cells so that no line starts with 「。」「、」「）」「」」 etc.
+    and none ends with an opening bracket (a small 追い出し: the last character moves down).
+
+    Rich wraps Japanese at any character, which leaves a lone 「。」 at the start of a line.
+    """
+    if width <= 0:
+        return [text]
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line: list[str] = []
+        size = 0
+        for unit in _units(paragraph):
+            w = cell_len(unit)
+            if line and size + w > width:
+                carry: list[str] = []
+                if unit in NO_LINE_START:
+                    # move the character before it down too (twice for 「。」」)
+                    while len(line) > 1 and (not carry or carry[0] in NO_LINE_START):
+                        carry.insert(0, line.pop())
+                while len(line) > 1 and line[-1] in NO_LINE_END:
+                    carry.insert(0, line.pop())
+                lines.append("".join(line).rstrip())
+                line = [u for u in carry]
+                while line and line[0].isspace():
+                    line.pop(0)
+                size = sum(cell_len(u) for u in line)
+                if unit.isspace() and not line:
+                    continue
+            while w > width:  # a word longer than a line is cut where it must be
+                head = unit
+                while cell_len(head) > width - size and len(head) > 1:
+                    head = head[:-1]
+                line.append(head)
+                lines.append("".join(line).rstrip())
+                line, size = [], 0
+                unit = unit[len(head) :]
+                w = cell_len(unit)
+            line.append(unit)
+            size += w
+        lines.append("".join(line).rstrip())
+    return lines
+
+
+class WrappedText(Static):
+    """Plain text wrapped with Japanese line-breaking rules (no lone 「。」 starts a line).
+
+    A Static, so ``update()`` and ``.content`` work as before; the text is re-wrapped to the
+    widget's width whenever it is laid out.
+    """
+
+    def _plain(self) -> str:
+        return str(self.content)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(kinsoku_wrap(self._plain(), width)) if self._plain() else 0
+
+    def render(self) -> Text:
+        width = self.content_region.width or self.size.width
+        return Text("\n".join(kinsoku_wrap(self._plain(), width)), no_wrap=True, end="")
 
 
 class ListTable(DataTable):

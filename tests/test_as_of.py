@@ -218,3 +218,19 @@ def test_a_plan_replaced_after_the_as_of_date_was_in_arrears_then(s):
     assert arrears(s) == []
     s.view_as_of = PAST
     assert arrears(s) == ["分割弁済の延滞 50,000円"]
+
+
+def test_a_contact_cancelled_after_the_as_of_date_shows_as_it_stood(s):
+    """claim show --json as of a past date: a contact cancelled later was not cancelled then."""
+    from kyusho.services.contacts import cancel_contact
+
+    c = add_contact(s, NO, 1, "phone", "不在", at=datetime(2026, 10, 5, 10))
+    cancel_contact(s, c.id, "別の求償権に記録した")  # today (the pinned day)
+    now = [x for x in claim_json(claim_view(s, NO))["contacts"] if x["outcome"] == "不在"]
+    assert now[0]["cancelled"] and now[0]["cancel_reason"] == "別の求償権に記録した"
+    then = [
+        x
+        for x in claim_json(claim_view(s, NO, date(2026, 10, 31)))["contacts"]
+        if x["outcome"] == "不在"
+    ]
+    assert not then[0]["cancelled"] and then[0]["cancel_reason"] is None

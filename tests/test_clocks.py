@@ -653,13 +653,15 @@ def _worklist_fixture(s: Session) -> None:
         s, "R5-000103", datetime(2026, 11, 1, 10), next_action="再架電", next_on=date(2026, 11, 20)
     )
     _contact(s, "R5-000104", datetime(2026, 11, 2, 10), next_action="訪問", next_on=TODAY)
-    # a broken promise (nothing paid) and a plan in arrears (the guarantor paid 2 of 4 months)
+    # a broken promise of the guarantor (nothing paid since; no later contact with them) and
+    # a plan in arrears (the guarantor paid 2 of 4 months)
     _contact(
         s,
         "R5-000103",
         datetime(2026, 10, 1, 9),
         promised_amount=50_000,
         promised_on=date(2026, 10, 31),
+        obligor_no=2,
     )
     add_plan(s, "R5-000103", 2, date(2026, 8, 1), 10_000, 10)
     for m in (8, 9):
@@ -693,7 +695,7 @@ ALL_BUT_APPROVALS = {
     ("limitation", "R3-000102"),
     ("next_action", "R5-000103"),
     ("next_action", "R5-000104"),
-    ("broken_promise", "R5-000103"),
+    ("promise", "R5-000103"),
     ("plan_arrears", "R5-000103"),
     ("review", "R5-000105"),
     ("review", "R5-000106"),
@@ -718,7 +720,7 @@ def test_worklist_of_a_staff_member_shows_only_their_claims(s: Session, db_path)
     _assert_limitation_first(items)
     lim = [(i.obligor_no, i.due) for i in items if i.kind == "limitation"]
     assert lim == [(1, date(2027, 1, 10)), (2, date(2027, 1, 10))]
-    broken = next(i for i in items if i.kind == "broken_promise")
+    broken = next(i for i in items if i.kind == "promise")
     assert "50,000" in broken.reason
     arrears = next(i for i in items if i.kind == "plan_arrears")
     assert arrears.obligor == "山田 太郎"
@@ -764,34 +766,33 @@ def _worklist_of(s: Session, no: str, kind: str) -> list[WorkItem]:
 
 def test_broken_promises_are_listed(s: Session) -> None:
     no = _promise_claim(s)
-    # paid by someone else, short by one yen, or paid after the date: broken
+    other = new_claim(s, "R5-000002", date(2023, 6, 1), guarantors=1)
+    # paid by someone else, or short by one yen: broken (a later contact with the same obligor
+    # would retire a promise, SPEC 4.5, so each case has its own claim)
     _contact(
         s, no, datetime(2026, 10, 2, 9), promised_amount=30_000, promised_on=date(2026, 10, 20)
     )
     post_receipt(s, no, date(2026, 10, 20), 30_000, 2)
     _contact(
-        s, no, datetime(2026, 10, 3, 9), promised_amount=40_000, promised_on=date(2026, 10, 25)
+        s, other, datetime(2026, 10, 3, 9), promised_amount=40_000, promised_on=date(2026, 10, 25)
     )
-    post_receipt(s, no, date(2026, 10, 24), 39_999, 1)
-    # (made after the 39,999円 receipt, which would otherwise keep this smaller promise)
+    post_receipt(s, other, date(2026, 10, 24), 39_999, 1)
+    # not yet broken: due today, or later (the guarantor's)
     _contact(
-        s, no, datetime(2026, 10, 25, 9), promised_amount=5_000, promised_on=date(2026, 10, 28)
+        s, no, datetime(2026, 11, 5, 9), promised_amount=5_000, promised_on=TODAY, obligor_no=2
     )
-    post_receipt(s, no, date(2026, 10, 29), 5_000, 1)
-    # not yet broken: due today, or later
-    _contact(s, no, datetime(2026, 11, 5, 9), promised_amount=5_000, promised_on=TODAY)
     _contact(
         s,
-        no,
+        other,
         datetime(2026, 11, 6, 9),
         promised_amount=5_000,
         promised_on=TODAY + timedelta(days=9),
+        obligor_no=2,
     )
-    items = _worklist_of(s, no, "broken_promise")
+    items = _worklist_of(s, no, "promise") + _worklist_of(s, other, "promise")
     assert [(i.due, i.reason) for i in items] == [
         (date(2026, 10, 20), "入金約束 30,000円 未入金"),
-        (date(2026, 10, 25), "入金約束 40,000円 未入金"),
-        (date(2026, 10, 28), "入金約束 5,000円 未入金"),
+        (date(2026, 10, 25), "入金約束 40,000円 残 1円"),
     ]
 
 
@@ -811,7 +812,7 @@ def test_kept_promises_are_not_listed(s: Session) -> None:
         obligor_no=2,
     )
     post_receipt(s, no, date(2026, 10, 3), 15_000, 2)
-    assert _worklist_of(s, no, "broken_promise") == []
+    assert _worklist_of(s, no, "promise") == []
 
 
 def test_plan_arrears_count_the_obligors_receipts(s: Session) -> None:
@@ -832,11 +833,11 @@ def test_contact_items_name_the_obligor(s: Session) -> None:
     _contact(s, no, datetime(2026, 11, 1, 9), next_action="再架電", next_on=TODAY, obligor_no=2)
     _contact(s, no, datetime(2026, 10, 1, 9), promised_amount=1_000, promised_on=date(2026, 10, 9))
     assert [i.obligor for i in _worklist_of(s, no, "next_action")] == ["山田 太郎"]
-    assert [i.obligor for i in _worklist_of(s, no, "broken_promise")] == ["株式会社テスト"]
+    assert [i.obligor for i in _worklist_of(s, no, "promise")] == ["株式会社テスト"]
 
 
 def test_a_new_next_action_supersedes_the_open_ones(s: Session) -> None:
-    no = new_claim(s, "R5-000001", date(2023, 6, 1))
+    no = new_claim(s, "R5-000001", date(2023, 6, 1), guarantors=1)
     other = new_claim(s, "R5-000002", date(2023, 6, 1))
     first = _contact(
         s, no, datetime(2026, 11, 1, 9), next_action="再架電", next_on=date(2026, 11, 15)
@@ -853,8 +854,8 @@ def test_a_new_next_action_supersedes_the_open_ones(s: Session) -> None:
     assert Contact.get_by_id(first.id).next_done
     assert not Contact.get_by_id(second.id).next_done
     assert not Contact.get_by_id(elsewhere.id).next_done  # another claim's action stays open
-    # a contact without a next action does not close the open one
-    _contact(s, no, datetime(2026, 11, 12, 9))
+    # a contact with another obligor of the claim does not close the open one (SPEC 4.7)
+    _contact(s, no, datetime(2026, 11, 12, 9), obligor_no=2)
     assert not Contact.get_by_id(second.id).next_done
     due = {(i.claim_no, i.due) for i in worklist(s, as_of=TODAY) if i.kind == "next_action"}
     assert due == {(other, date(2026, 11, 16))}

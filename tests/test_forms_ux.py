@@ -29,6 +29,9 @@ async def test_enter_moves_past_drop_downs_and_space_opens_one(demo_session):
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen)
+        # the contact form starts on 方法 (the obligor is preselected); ↑ goes back to 関係人
+        assert form.focused is form.query_one("#f-channel", Select)
+        await pilot.press("up")
         assert form.focused is form.query_one("#f-obligor", Select)
         await pilot.press("enter")
         assert form.focused is form.query_one("#f-channel", Select)

@@ -249,6 +249,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
 
     import screens.claim_detail
     import screens.claim_list
+    import screens.contact_view
     import screens.form
     import screens.help
     import screens.home
@@ -265,6 +266,7 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.help.HelpScreen,
         screens.form.FormScreen,
         screens.form.FormSelect,
+        screens.contact_view.ContactViewScreen,
         screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
         screens.widgets.ListTable,
@@ -286,3 +288,48 @@ def test_blocks_read_from_the_end_equal_blocks_read_from_the_start(demo_session)
             for offset in (0, total // 2, total // 2 + 1, total - 7, total - 1, total):
                 got = [r.claim_no for r in search_claims(q, offset, 25, total=total)]
                 assert got == every[offset : offset + 25], (sort, text, offset)
+
+
+async def _search_claims(pilot, text: str = "サトウ") -> None:
+    """The claim list searched by a surname's kana, the cursor on a guarantor's match."""
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    await pilot.press("slash")
+    for ch in text:
+        await pilot.press(ch)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("down")
+    await settle(pilot)
+
+
+def test_snapshot_claim_list_during_a_search(demo_path, snap_compare):
+    """The count with 件, the detail line naming the matched obligor (保 …), at 80x24."""
+    assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=_search_claims)
+
+
+def test_snapshot_claim_list_search_at_120x40(demo_path, snap_compare):
+    """Wider names and a column for the matched obligor."""
+    assert snap_compare(_snap_app(demo_path), terminal_size=(120, 40), run_before=_search_claims)
+
+
+def test_snapshot_receipt_form_with_a_refused_value(demo_path, snap_compare):
+    """A date typed into the amount: the refusal, the field marked, the note wrapped."""
+
+    async def refuse(pilot):
+        await settle(pilot)
+        claim_no = (
+            Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get().claim_no
+        )
+        pilot.app.open_claim(claim_no)
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("enter")  # to the amount
+        for ch in "R8.11.1":
+            await pilot.press(ch)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+
+    assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=refuse)

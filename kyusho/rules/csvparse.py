@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -409,6 +409,14 @@ def _check_contact(v: dict[str, object], report: Report) -> None:
             report("promised_on", "約束金額を入力した場合は約束日も入力してください")
         if amount is None and on is not None:
             report("promised_amount", "約束日を入力した場合は約束金額も入力してください")
+        at = v.get("at")
+        if isinstance(on, date) and isinstance(at, datetime) and on < at.date():
+            report("promised_on", "約束日は交渉の日時より前にはできません")
+    if v.get("channel") == "review":  # sets the review date: recorded on the claim, by hand
+        report(
+            "channel",
+            "見直しは取込めません（管理事務停止中の求償権の画面で記録すると次回見直し日が決まります）",
+        )
 
 
 _ROW_CHECKS: dict[str, Callable[[dict[str, object], Report], None]] = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from kyusho.rules.dates import fiscal_year_label
+from kyusho.rules.dates import fiscal_year_label, format_date, format_month
 from kyusho.rules.money import millions_half_up, ratio_percent
 
 # (key, label); the key is also the [plan.FYnnnn] key where a plan applies
@@ -162,21 +162,27 @@ def table_lines(report: Report) -> list[str]:
     return lines
 
 
-def month_bars(report: Report, width: int = 40) -> list[str]:
-    """Receipts by month as a bar chart in characters (the widest month fills ``width``)."""
+def month_bars(report: Report, width: int = 40, style: str = "iso") -> list[str]:
+    """Receipts by month as a bar chart in characters (the widest month fills ``width``).
+
+    Months are labelled in the date ``style`` (display.dates), padded so the bars line up.
+    """
     top = max((m[1] for m in report.months), default=0)
+    labels = [format_month(first, style) for first, _a, _p in report.months]
+    label_w = max((display_width(label) for label in labels), default=0)
     lines = []
-    for first, amount, _previous in report.months:
+    for label, (_first, amount, _previous) in zip(labels, report.months, strict=True):
         n = 0 if top == 0 else (amount * width + top - 1) // top
-        label = f"{first.year}-{first.month:02d}"
-        lines.append(f"{label} {_pad(f'{millions_half_up(amount):,}', 6)} {'█' * n}")
+        amount_text = _pad(f"{millions_half_up(amount):,}", 6)
+        lines.append(f"{_pad(label, label_w, False)} {amount_text} {'█' * n}")
     return lines
 
 
-def text_lines(report: Report) -> list[str]:
-    """The whole report as plain text (the CLI's default output)."""
+def text_lines(report: Report, style: str = "iso") -> list[str]:
+    """The whole report as plain text; dates in ``style`` (the CLI prints ISO, the TUI follows
+    display.dates)."""
     lines = table_lines(report)
-    lines += ["", "月別回収（百万円）"] + month_bars(report)
+    lines += ["", "月別回収（百万円）"] + month_bars(report, style=style)
     lines += ["", "担当者別回収"]
     for s in report.staff:
         name = s.name or "（担当なし）"
@@ -185,7 +191,8 @@ def text_lines(report: Report) -> list[str]:
         )
     lines += ["", f"年度内の時効完成: {report.completions:,} 件"]
     for c in report.completion_list:
-        lines.append(f"  {c.completes_on.isoformat()} {c.claim_no} 関係人{c.obligor_no} {c.name}")
+        on = format_date(c.completes_on, style)
+        lines.append(f"  {on} {c.claim_no} 関係人{c.obligor_no} {c.name}")
     return lines
 
 

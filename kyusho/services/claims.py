@@ -7,7 +7,7 @@ paged by the caller (the claim list fetches only the rows it shows).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -56,6 +56,9 @@ SORTS = {
 
 HIGH = "\U0010ffff"
 
+# an obligor's role in one character, as the worklist and the claim detail show it
+ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_provider": "物"}
+
 
 @dataclass(frozen=True)
 class ClaimQuery:
@@ -76,10 +79,58 @@ class ClaimRow:
     subrogation_date: date
     principal_outstanding: int
     staff: str
+    # the obligor a name or kana search matched (first by obligor number), e.g. 「保 佐藤 花子」;
+    # empty when the search matched the claim number only, or there is no search text
+    matched: str = ""
+    matched_others: int = 0  # further obligors of this claim that also matched
+
+    @property
+    def matched_label(self) -> str:
+        """「保 佐藤 花子」, or 「保 佐藤 花子 他1名」 when more obligors matched."""
+        if not self.matched:
+            return ""
+        return f"{self.matched} 他{self.matched_others}名" if self.matched_others else self.matched
 
 
 def _prefix(column: Any, value: str) -> Any:
     return (column >= value) & (column < value + HIGH)
+
+
+def _name_match(text: str) -> Any | None:
+    """The obligor condition of a name or kana search (both indexed prefix ranges), if any."""
+    nk, kk = name_key(text), kana_key(text)
+    cond = None
+    if nk:
+        cond = _prefix(Obligor.name_key, nk)
+    if kk:
+        k = _prefix(Obligor.kana_key, kk)
+        cond = k if cond is None else (cond | k)
+    return cond
+
+
+def _matched_obligors(text: str, claim_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """claim id → (「保 佐藤 花子」, how many more matched), for one page of rows only.
+
+    One query on the (claim, obligor_no) index per page, so the search stays index-driven
+    however many claims matched.
+    """
+    cond = _name_match(text.strip())
+    if cond is None or not claim_ids:
+        return {}
+    q = (
+        Obligor.select(Obligor.claim, Obligor.role, Obligor.name)
+        .where(Obligor.claim.in_(claim_ids) & cond)
+        .order_by(Obligor.claim, Obligor.obligor_no)
+        .tuples()
+    )
+    found: dict[int, tuple[str, int]] = {}
+    for claim_id, role, name in cast(Iterable[tuple[int, str, str]], q):
+        if claim_id in found:
+            label, more = found[claim_id]
+            found[claim_id] = (label, more + 1)
+        else:
+            found[claim_id] = (f"{ROLE_SHORT.get(role, role)} {name}", 0)
+    return found
 
 
 def _where(query: ClaimQuery) -> list[Any]:
@@ -178,6 +229,14 @@ def search_claims(
     )
     found = cast(Iterable[tuple[int, str, str, str, str, date, int, str | None]], q)
     rows = [ClaimRow(*row[:7], staff=row[7] or "") for row in found]
+    matched = _matched_obligors(query.text, [r.id for r in rows])
+    if matched:
+        rows = [
+            replace(r, matched=matched[r.id][0], matched_others=matched[r.id][1])
+            if r.id in matched
+            else r
+            for r in rows
+        ]
     return rows[::-1] if reverse else rows
 
 
@@ -240,6 +299,16 @@ def day_of(ts: datetime | date | str | None) -> date | None:
 def cutoff(as_of: date) -> datetime:
     """The first moment after the end of ``as_of`` (JST): rows stamped from then on are later."""
     return datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=JST)
+
+
+def _contacts_as_of(contacts: list[Contact], as_of: date) -> list[Contact]:
+    """Contacts made by the end of ``as_of``, as they stood then: a cancellation or a next
+    action marked done later is not shown (changed in memory only, never saved)."""
+    shown = [c for c in contacts if (day_of(c.at) or date.min) <= as_of]
+    for c in shown:
+        if c.cancelled and (day_of(c.cancelled_at) or date.max) > as_of:
+            c.cancelled, c.cancelled_at, c.cancelled_by, c.cancel_reason = False, None, None, None
+    return shown
 
 
 def _plans_as_of(plans: list[Plan], as_of: date) -> list[Plan]:
@@ -314,7 +383,7 @@ def claim_view(
             list(Plan.select().where(Plan.claim == claim.id).order_by(Plan.id)), as_of
         ),
         events=[e for e in events if e.date <= as_of],
-        contacts=[c for c in contacts if (day_of(c.at) or date.min) <= as_of],
+        contacts=_contacts_as_of(list(contacts), as_of),
         decisions=_decisions_as_of(
             list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)), as_of
         ),
@@ -455,6 +524,8 @@ def claim_json(view: ClaimView) -> dict[str, Any]:
                 "promised_on": _iso(c.promised_on),
                 "next_action": c.next_action,
                 "next_on": _iso(c.next_on),
+                "cancelled": bool(c.cancelled),
+                "cancel_reason": c.cancel_reason,
             }
             for c in view.contacts
         ],

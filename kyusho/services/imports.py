@@ -884,19 +884,25 @@ class _Contacts(_Referenced):
     def after_insert(
         self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
     ) -> None:
-        # as when a contact is entered by hand, only the latest next action of a claim stays open
-        for chunk in _chunks(sorted({r["claim"] for r in new_rows if r["next_on"] is not None})):
-            latest: dict[int, int] = {}
-            for c in (
-                Contact.select(Contact.id, Contact.claim, Contact.at)
-                .where(in_values(Contact.claim, chunk) & Contact.next_on.is_null(False))
-                .order_by(Contact.at, Contact.id)
-            ):
-                latest[c.claim_id] = c.id
+        # as when a contact is entered by hand (contacts.refresh_next_done): a next action is
+        # done once a later live contact with the same obligor on the claim exists. Adding
+        # contacts can only close actions, so one set-wise UPDATE per chunk of claims does it.
+        Later = Contact.alias("later")
+        for chunk in _chunks(sorted({r["claim"] for r in new_rows})):
+            later = Later.select(Later.id).where(
+                (Later.claim == Contact.claim)
+                & (
+                    (Later.obligor.is_null() & Contact.obligor.is_null())
+                    | (Later.obligor == Contact.obligor)
+                )
+                & (Later.cancelled == False)  # noqa: E712
+                & ((Later.at > Contact.at) | ((Later.at == Contact.at) & (Later.id > Contact.id)))
+            )
             Contact.update(next_done=True).where(
                 in_values(Contact.claim, chunk)
                 & Contact.next_on.is_null(False)
-                & ~in_values(Contact.id, list(latest.values()))
+                & (Contact.next_done == False)  # noqa: E712
+                & fn.EXISTS(later)
             ).execute()
 
 

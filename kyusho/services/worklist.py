@@ -1,7 +1,10 @@
-"""The collector's day (SPEC 4.6 alerts, 4.7 worklist).
+"""The collector's day (SPEC 4.5 promises, 4.6 alerts, 4.7 worklist, 4.9 suspended claims).
 
 Every item is found by an indexed query over stored projections (clocks, next actions,
 promises, review dates), so the worklist is a handful of queries however many claims exist.
+Every row says what makes it leave (``WorkItem.leaves``): the worklist empties by doing the
+work. Suspended claims show only their review, a receipt since the last review and
+limitation alerts; next actions, promises and plans are worked on active claims only.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from peewee import JOIN, fn
+from peewee import JOIN, OP, Expression, fn
 
 from kyusho.rules import plans as plan_rules
 from kyusho.services.claims import cutoff
@@ -25,25 +28,30 @@ ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_p
 OPEN_STATUSES = ("active", "suspended")
 # the decisions that take up a completed clock (SPEC 4.6 Alerts): closing or stopping the claim
 CLOSING_KINDS = ("suspension", "write_off", "waiver")
+# the kinds, in the worklist's order (the same identifiers as `kyusho worklist --json`)
 RANK = {
     "limitation": 0,
     "next_action": 1,
-    "broken_promise": 2,
+    "promise": 2,
     "plan_arrears": 3,
     "review": 4,
-    "approval": 5,
+    "suspended_receipt": 5,
+    "approval": 6,
 }
+REVIEW_CHANNEL = "review"  # a contact of kind 見直し (SPEC 4.9)
 
 
 @dataclass(frozen=True)
 class WorkItem:
     rank: int  # the kind of item: limitation alerts first (SPEC 4.7 order)
     due: date | None
-    kind: str  # limitation | next_action | broken_promise | plan_arrears | review
+    kind: str  # a key of RANK
     claim_no: str
     obligor: str
     reason: str
     obligor_no: int | None = None
+    contact_id: int | None = None  # the contact a next_action or promise row comes from
+    leaves: str = ""  # what makes the row leave the worklist (SPEC 4.7)
 
 
 def _mine(session: Session, query, all_staff: bool):
@@ -136,32 +144,64 @@ def _pending_or_approved_at(as_of: date) -> Any:
     )
 
 
-def _recorded_by(as_of: date) -> Any:
+def _recorded_by(as_of: date, model: Any = Contact) -> Any:
     """Contacts recorded (their own date and time) by the end of ``as_of``."""
-    return Contact.at < datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    return model.at < datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+
+
+def _live(session: Session, as_of: date, model: Any = Contact) -> Any:
+    """Contacts not cancelled by the end of ``as_of`` (a cancelled one counts for nothing)."""
+    live = model.cancelled == False  # noqa: E712
+    if as_of >= session.today():
+        return live
+    return live | (model.cancelled_at >= cutoff(as_of))
+
+
+def _followed_up(session: Session, as_of: date) -> Any:
+    """A later live contact with the same obligor on the same claim, recorded by ``as_of``.
+
+    It closes a next action and retires a broken promise (SPEC 4.5, 4.7). "Later" is the
+    contact's own date and time, then the entry order.
+    """
+    later = Contact.alias("later")
+    q = later.select(later.id).where(
+        (later.claim == Contact.claim)
+        & Expression(later.obligor, OP.IS, Contact.obligor)
+        & ((later.at > Contact.at) | ((later.at == Contact.at) & (later.id > Contact.id)))
+        & _recorded_by(as_of, later)
+        & _live(session, as_of, later)
+    )
+    return fn.EXISTS(q)
 
 
 def _next_open(session: Session, as_of: date) -> Any:
     """Next actions still open at the end of ``as_of``.
 
-    Today that is the stored flag. For a past date, an action closed since was still open then
-    unless a later contact with a next action (what closes it) had been recorded by that date.
+    Today: the stored flag (kept by the contact services), checked against a later contact
+    too. For a past date the flag says nothing about then: an action was open unless marked
+    done by then or followed up by a contact recorded by then.
     """
     if as_of >= session.today():
-        return Contact.next_done == False  # noqa: E712
-    Closer = Contact.alias("closer")
-    closed = Closer.select(Closer.id).where(
-        (Closer.claim == Contact.claim)
-        & Closer.next_on.is_null(False)
-        & (Closer.at < datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
-        & ((Closer.at > Contact.at) | ((Closer.at == Contact.at) & (Closer.id > Contact.id)))
+        return (Contact.next_done == False) & ~_followed_up(session, as_of)  # noqa: E712
+    marked_then = Contact.next_done_at.is_null(False) & (Contact.next_done_at < cutoff(as_of))
+    return ~marked_then & ~_followed_up(session, as_of)
+
+
+def _received_since_contact(as_of: date) -> Any:
+    """Receipts from the contact's obligor dated from the contact's day to ``as_of`` (yen)."""
+    return LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)).where(
+        (LedgerEntry.claim == Contact.claim)
+        & Expression(LedgerEntry.payer, OP.IS, Contact.obligor)
+        & (LedgerEntry.kind == "receipt")
+        & (LedgerEntry.cancelled == False)  # noqa: E712
+        & (LedgerEntry.date >= fn.DATE(Contact.at))
+        & (LedgerEntry.date <= as_of)
     )
-    return ~fn.EXISTS(closed)
 
 
-def _contacts_due(day: Any, due: Any, limit: int) -> Any:
-    """Contacts on open claims whose ``day`` (next_on or promised_on) satisfies ``due``,
-    earliest first, at most ``limit``.
+def _contacts_due(day: Any, due: Any, limit: int, *extra: Any) -> Any:
+    """Contacts on active claims whose ``day`` (next_on or promised_on) satisfies ``due``,
+    earliest first, at most ``limit`` (``extra``: more columns to select).
 
     Rows of one day come in entry order (claim, then contact), so which ones fill ``limit``
     does not depend on the query plan. ``status || ''`` keeps SQLite from driving the query
@@ -170,12 +210,18 @@ def _contacts_due(day: Any, due: Any, limit: int) -> Any:
     """
     return (
         Contact.select(
-            Contact, Claim.id, Claim.claim_no, Obligor.id, Obligor.name, Obligor.obligor_no
+            Contact,
+            Claim.id,
+            Claim.claim_no,
+            Obligor.id,
+            Obligor.name,
+            Obligor.obligor_no,
+            *extra,
         )
         .join(Claim)
         .switch(Contact)
         .join(Obligor, JOIN.LEFT_OUTER)
-        .where(due & Claim.status.concat("").in_(OPEN_STATUSES))
+        .where(due & (Claim.status.concat("") == "active"))
         .order_by(day, Contact.claim, Contact.id)
         .limit(limit)
     )
@@ -192,6 +238,7 @@ def worklist(
         all_staff = default_scope_is_all(session)
     mine_login = None if all_staff else session.login
 
+    # limitation alerts, suspended claims' included (a suspended claim can still be lost)
     for r in limitation_due(
         session,
         within=policy.limitation_alert_days,
@@ -204,6 +251,11 @@ def worklist(
         via = "・主債務者の時効" if r["via_principal"] else ""
         why = f"完成済み{via}" if days < 0 else f"あと{days}日{via}"
         who = f"{ROLE_SHORT[r['role']]} {r['name']}"
+        leaves = (
+            "停止・整理・放棄の起案で消えます"
+            if days < 0
+            else "承認・催告・訴え提起など時効事由の記録で消えます"
+        )
         items.append(
             WorkItem(
                 RANK["limitation"],
@@ -213,13 +265,17 @@ def worklist(
                 who,
                 why,
                 r["obligor_id"],
+                leaves=leaves,
             )
         )
 
-    # next actions due (the latest open one per claim; a new contact closes older ones)
+    # next actions due: open until a later contact with that obligor or marked done (4.7)
     q = _contacts_due(
         Contact.next_on,
-        (Contact.next_on <= as_of) & _next_open(session, as_of) & _recorded_by(as_of),
+        (Contact.next_on <= as_of)
+        & _next_open(session, as_of)
+        & _recorded_by(as_of)
+        & _live(session, as_of),
         limit,
     )
     for c in _mine(session, q, all_staff):
@@ -232,41 +288,46 @@ def worklist(
                 c.obligor.name if c.obligor else "",
                 f"次回行動: {c.next_action}",
                 c.obligor.obligor_no if c.obligor else None,
+                contact_id=c.id,
+                leaves="次の交渉か d で完了",
             )
         )
 
-    # broken promises (SPEC 4.5): the date has passed without a receipt of at least the promised
-    # amount from that obligor between the contact and the promised date (one query)
-    kept = LedgerEntry.select(LedgerEntry.id).where(
-        (LedgerEntry.claim == Contact.claim)
-        & (LedgerEntry.payer == Contact.obligor)
-        & (LedgerEntry.kind == "receipt")
-        & (LedgerEntry.cancelled == False)
-        & (LedgerEntry.date >= fn.DATE(Contact.at))
-        & (LedgerEntry.date <= Contact.promised_on)
-        & (LedgerEntry.amount >= Contact.promised_amount)
-    )
+    # broken promises (SPEC 4.5): the date has passed, and the receipts from that obligor
+    # since the contact (by the date: kept; after it: paid late) are short of the amount;
+    # a later contact with that obligor retires it, so does the claim leaving `active`
+    received = _received_since_contact(as_of)
     q = _contacts_due(
         Contact.promised_on,
-        (Contact.promised_on < as_of) & ~fn.EXISTS(kept) & _recorded_by(as_of),
+        (Contact.promised_on < as_of)
+        & (received < Contact.promised_amount)
+        & ~_followed_up(session, as_of)
+        & _recorded_by(as_of)
+        & _live(session, as_of),
         limit,
+        received.alias("received"),
     )
     for c in _mine(session, q, all_staff):
+        paid = int(getattr(c, "received", 0) or 0)
+        short = c.promised_amount - paid
+        why = f"入金約束 {c.promised_amount:,}円 " + (f"残 {short:,}円" if paid else "未入金")
         items.append(
             WorkItem(
-                RANK["broken_promise"],
+                RANK["promise"],
                 c.promised_on,
-                "broken_promise",
+                "promise",
                 c.claim.claim_no,
                 c.obligor.name if c.obligor else "",
-                f"入金約束 {c.promised_amount:,}円 未入金",
+                why,
                 c.obligor.obligor_no if c.obligor else None,
+                contact_id=c.id,
+                leaves=f"入金 {short:,}円 または次の交渉で消えます",
             )
         )
 
     # plans in arrears: the receipts that count are summed per plan in the same query; a plan
     # entered after as_of is not shown, one superseded after it was still active then
-    paid = fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)
+    paid_sum = fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)
     end = cutoff(as_of)
     active_then = Plan.status == "active"
     if as_of < session.today():
@@ -276,7 +337,7 @@ def worklist(
             & Plan.superseded_by.in_(Later.select(Later.id).where(Later.created_at >= end))
         )
     q = (
-        Plan.select(Plan, Claim.claim_no, Obligor.name, Obligor.obligor_no, paid.alias("paid"))
+        Plan.select(Plan, Claim.claim_no, Obligor.name, Obligor.obligor_no, paid_sum.alias("paid"))
         .join(Claim)
         .switch(Plan)
         .join(Obligor)
@@ -293,7 +354,7 @@ def worklist(
                 & (LedgerEntry.date <= as_of)
             ),
         )
-        .where(active_then & (Plan.created_at < end) & Claim.status.in_(OPEN_STATUSES))
+        .where(active_then & (Plan.created_at < end) & (Claim.status == "active"))
         .group_by(Plan.id)
     )
     grace = policy.plan_grace_days
@@ -302,10 +363,10 @@ def worklist(
         if late_plans >= limit:
             break
         rule = plan_rules.Plan(p.first_month, p.last_month, p.monthly_amount, p.due_day)
-        received = [(as_of, p.paid)] if p.first_month <= as_of else []
-        if plan_rules.in_arrears(rule, received, as_of, grace):
+        received_plan = [(as_of, p.paid)] if p.first_month <= as_of else []
+        if plan_rules.in_arrears(rule, received_plan, as_of, grace):
             late_plans += 1
-            arrears = plan_rules.arrears(rule, received, as_of)
+            arrears = plan_rules.arrears(rule, received_plan, as_of)
             items.append(
                 WorkItem(
                     RANK["plan_arrears"],
@@ -315,9 +376,11 @@ def worklist(
                     p.obligor.name,
                     f"分割弁済の延滞 {arrears:,}円",
                     p.obligor.obligor_no,
+                    leaves=f"延滞分 {arrears:,}円の入金で消えます",
                 )
             )
 
+    # suspended claims due for review (4.9): recording a review moves review_on on
     q = (
         Claim.select(Claim.claim_no, Claim.review_on, Claim.debtor_name)
         .where((Claim.status == "suspended") & (Claim.review_on <= as_of))
@@ -333,6 +396,52 @@ def worklist(
                 c.claim_no,
                 c.debtor_name,
                 "管理事務停止の見直し",
+                leaves="見直しを記録すると消えます",
+            )
+        )
+
+    # receipts on suspended claims since the suspension and not yet seen by a review (4.9):
+    # one row per claim, suggesting reactivation; a review or the reactivation takes it off
+    reviewed = Contact.select(Contact.id).where(
+        (Contact.claim == LedgerEntry.claim)
+        & (Contact.channel == REVIEW_CHANNEL)
+        & (fn.DATE(Contact.at) >= LedgerEntry.date)
+        & _recorded_by(as_of)
+        & _live(session, as_of)
+    )
+    first = fn.MIN(LedgerEntry.date)
+    q = (
+        LedgerEntry.select(
+            Claim.claim_no,
+            Claim.debtor_name,
+            first.alias("first"),
+            fn.SUM(LedgerEntry.amount).alias("total"),
+            fn.COUNT(LedgerEntry.id).alias("n"),
+        )
+        .join(Claim)
+        .where(
+            (Claim.status == "suspended")
+            & (LedgerEntry.kind == "receipt")
+            & (LedgerEntry.cancelled == False)  # noqa: E712
+            & (LedgerEntry.date <= as_of)
+            & (Claim.status_since.is_null() | (LedgerEntry.date >= Claim.status_since))
+            & ~fn.EXISTS(reviewed)
+        )
+        .group_by(Claim.id)
+        .order_by(first, Claim.claim_no)
+        .limit(limit)
+    )
+    for r in _mine(session, q, all_staff):
+        count = f"（{r.n}件）" if r.n > 1 else ""
+        items.append(
+            WorkItem(
+                RANK["suspended_receipt"],
+                _as_date(r.first),
+                "suspended_receipt",
+                r.claim.claim_no,
+                r.claim.debtor_name,
+                f"停止中の入金 {r.total:,}円{count}・管理再開を検討",
+                leaves="見直しか管理再開の記録で消えます",
             )
         )
 
@@ -364,11 +473,31 @@ def worklist(
                     d.claim.claim_no,
                     "",
                     f"決裁待ち: {d.kind}（起案 {d.proposer}）",
+                    leaves="承認か否決で消えます",
                 )
             )
 
     items.sort(key=lambda i: (i.rank, i.due or date.max, i.claim_no, i.obligor))
     return items
+
+
+def item_json(item: WorkItem) -> dict[str, Any]:
+    """One worklist row for scripts (`kyusho worklist --json`, SPEC 5.2); dates are ISO."""
+    return {
+        "kind": item.kind,
+        "claim_no": item.claim_no,
+        "obligor_id": item.obligor_no,
+        "due": item.due.isoformat() if item.due else None,
+        "reason": item.reason,
+        "leaves": item.leaves,
+    }
+
+
+def _as_date(value: Any) -> date | None:
+    """An aggregate of a date column comes back as text from SQLite."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _d(text: str) -> date:
