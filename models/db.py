@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -183,6 +184,24 @@ def _lock_fd(lock_path: str) -> int:
     return fd
 
 
+def _poll(event: threading.Event, timeout: float) -> bool:
+    """Whether ``event`` is set within ``timeout`` seconds, measured by sleeping.
+
+    A timed ``Event.wait`` sleeps until an absolute deadline on a clock the C library reads;
+    where that clock is shifted (faketime, a clock step), it can sleep for days. Short
+    relative sleeps against ``time.monotonic`` cannot.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while not event.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return event.is_set()
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.02)
+    return True
+
+
 def _acquire(lock_path: str, timeout: float) -> int:
     """Take the exclusive flock on ``lock_path`` within ``timeout`` seconds, or WriterBusy.
 
@@ -212,7 +231,7 @@ def _acquire(lock_path: str, timeout: float) -> int:
             got.set()
 
     threading.Thread(target=wait, name="kyusho-writer-turn", daemon=True).start()
-    if got.wait(timeout):
+    if _poll(got, timeout):
         return fd
     with guard:
         if got.is_set():
