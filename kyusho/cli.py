@@ -579,7 +579,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         write_atomically(dest, report_csv(report).encode("utf-8-sig"), field="--csv")
         print(f"{show_text(dest)} に書き出しました。")
     else:
-        print("\n".join(text_lines(report)))
+        print("\n".join(text_lines(report, session.config.dates)))  # JSON and CSV stay ISO
     return EXIT_OK
 
 

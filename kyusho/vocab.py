@@ -43,6 +43,20 @@ OBLIGOR_STATES = MappingProxyType(
 
 ALLOCATION_ORDERS = MappingProxyType({"statutory": "法定", "principal_first": "元金"})
 
+DECISION_KINDS = MappingProxyType(
+    {
+        "suspension": "管理事務停止",
+        "reactivation": "管理再開",
+        "write_off": "求償権整理",
+        "damages_waiver": "損害金減免",
+        "partial_release": "一部弁済免除",
+        "gl_release": "経営者保証GL免除",
+        "waiver": "求償権放棄",
+    }
+)
+DECISION_STATUSES = MappingProxyType(
+    {"proposed": "起案中", "approved": "決裁済", "rejected": "差戻し", "withdrawn": "取下げ"}
+)
 ENTRY_KINDS = MappingProxyType({"receipt": "入金", "cost": "費用", "damages_waiver": "損害金減免"})
 
 RECEIPT_METHODS = MappingProxyType(

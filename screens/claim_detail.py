@@ -32,6 +32,8 @@ from kyusho.vocab import (
     ALLOCATION_ORDERS,
     CLAIM_STATUSES,
     CONTACT_CHANNELS,
+    DECISION_KINDS,
+    DECISION_STATUSES,
     ENTRY_KINDS,
     EVENT_KINDS,
     LIMITATION_STATES,
@@ -240,7 +242,7 @@ def _history_detail(action: str, after: dict, style: str) -> str:
             return CLAIM_STATUSES.get(str(after.get("status")), "")
         return "・".join(CLAIM_FIELDS.get(k, k) for k in after if k in CLAIM_FIELDS)
     if kind == "decision":
-        return str(after.get("kind") or "")
+        return DECISION_KINDS.get(str(after.get("kind")), str(after.get("kind") or ""))
     return ""
 
 
@@ -744,8 +746,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         for d in view.decisions:
             cells = (
                 str(d.id),
-                d.kind,
-                d.status,
+                DECISION_KINDS.get(d.kind, d.kind),
+                DECISION_STATUSES.get(d.status, d.status),
                 plain(self._staff(d.proposer)),
                 plain(self._staff(d.approver or "")),
                 plain(d.reason),

@@ -218,23 +218,32 @@ def test_snapshot_claim_detail(demo_path, snap_compare):
     assert snap_compare(_snap_app(demo_path), terminal_size=SIZE, run_before=open_claim)
 
 
-@pytest.mark.parametrize("key", ["2", "5"])
+@pytest.mark.parametrize("key", ["2", "3", "5", "6", "7"])
 def test_snapshot_claim_detail_tabs(demo_path, snap_compare, key):
-    """The ledger (2) and limitation events (5) tabs of a claim that has both."""
+    """Every tab, each on a claim that has something to show there: 明細 (2) and 時効事由 (5)
+    on one with both, 分割 (3), 決裁 (6) and 履歴 (7) on one with a plan, where a damages waiver
+    is proposed first; 関係人 (1) is test_snapshot_claim_detail, 交渉 (4) is in
+    test_tui_contacts."""
 
     async def open_tab(pilot):
         await settle(pilot)
-        from models.schema import LedgerEntry, LimitationEvent
+        from kyusho.services import decisions
+        from models.schema import LedgerEntry, LimitationEvent, Plan
 
-        claim = (
-            Claim.select()
-            .where(
-                Claim.id.in_(LedgerEntry.select(LedgerEntry.claim))
-                & Claim.id.in_(LimitationEvent.select(LimitationEvent.claim))
-            )
-            .order_by(Claim.claim_no)
-            .get()
+        with_both = Claim.id.in_(LedgerEntry.select(LedgerEntry.claim)) & Claim.id.in_(
+            LimitationEvent.select(LimitationEvent.claim)
         )
+        with_plan = Claim.id.in_(Plan.select(Plan.claim)) & (Claim.status == "active")
+        having = with_both if key in ("2", "5") else with_plan
+        claim = Claim.select().where(having).order_by(Claim.claim_no).get()
+        if key in ("6", "7"):
+            decisions.propose(
+                pilot.app.session,
+                claim.claim_no,
+                "damages_waiver",
+                reason="分割弁済を継続する条件で損害金を減免",
+                data={"amount": 100_000},
+            )
         pilot.app.open_claim(claim.claim_no)
         await settle(pilot)
         await pilot.press(key)
