@@ -25,6 +25,7 @@ import screens
 from kyusho.errors import InputError
 from kyusho.services.claims import ClaimQuery, ClaimView, claim_view, search_claims
 from kyusho.services.session import Session
+from screens.approvals import ApprovalsScreen
 from screens.claim_detail import ClaimDetailScreen
 from screens.claim_list import ClaimListScreen
 from screens.context import deliver, failure
@@ -63,6 +64,9 @@ class ClaimSearchProvider(Provider):
         yield DiscoveryHit(
             "今日の仕事（ホーム）", partial(self.app.run_action, "go('home')"), text="ホーム"
         )
+        yield DiscoveryHit(
+            "承認待ちの決裁", partial(self.app.run_action, "go('approvals')"), text="承認待ち"
+        )
         yield DiscoveryHit("キー操作の一覧", self.app.action_help, text="ヘルプ")
 
 
@@ -73,7 +77,12 @@ class KyushoApp(App[None]):
     CSS_PATH = Path(screens.__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ClaimSearchProvider}
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    MODES = {"home": HomeScreen, "claims": ClaimListScreen, "report": ReportScreen}
+    MODES = {
+        "home": HomeScreen,
+        "claims": ClaimListScreen,
+        "report": ReportScreen,
+        "approvals": ApprovalsScreen,
+    }
     DEFAULT_MODE = "home"
     BINDINGS = [
         Binding("f1,question_mark", "help", "ヘルプ", id="app.help"),
@@ -81,6 +90,7 @@ class KyushoApp(App[None]):
         Binding("f3", "go('claims')", "一覧", id="app.claims"),
         Binding("f4", "as_of", "時点", id="app.as_of"),
         Binding("f6", "go('report')", "年度報告", id="app.report"),
+        Binding("f7", "go('approvals')", "承認待ち", id="app.approvals"),
         Binding("ctrl+q", "quit", "終了", id="app.quit", priority=True),
     ]
 
@@ -144,7 +154,8 @@ class KyushoApp(App[None]):
         self.as_of = self.session.view_date()  # the status line and the screens watch it
 
     async def action_go(self, mode: str) -> None:
-        """Show the mode's own screen (F2 home, F3 list, F6 report), never a claim left open.
+        """Show the mode's own screen (F2 home, F3 list, F6 report, F7 approvals), never a
+        claim left open.
 
         A claim opened from a mode is pushed on that mode's stack; switching back to the mode
         would show that claim again, so the screens on top of the mode's own are closed. A form

@@ -165,6 +165,45 @@ def build_parser() -> Parser:
 
     rb = command(sub, "rebuild", _cmd_rebuild, help="保存された投影（充当・時効）を再計算する")
     rb.add_argument("--check", action="store_true", help="差分を数えるだけで書き換えない")
+
+    dc = command(sub, "decision", _cmd_help, help="決裁（起案・承認・否決・取下げ・決裁書）")
+    dsub = group(dc, "decision_command", required=True)
+    dp = command(dsub, "propose", _cmd_decision_propose, help="起案する（決裁を JSON で表示）")
+    dp.add_argument("claim_no", metavar="NO", help="求償権番号")
+    dp.add_argument("kind", metavar="KIND", help=f"種類: {_kind_choices()}")
+    dp.add_argument("--obligor", metavar="N", help="関係人番号（保証人の免除など）")
+    dp.add_argument(
+        "--data", metavar="FILE.json", help="起案の内容（JSON: payment, reasons, attested …）"
+    )
+    dp.add_argument("--reason", metavar="R", help="起案の理由（--data の reason でも可）")
+    dsh = command(dsub, "show", _cmd_decision_show, reads=True, help="決裁を表示する")
+    dsh.add_argument("id", metavar="ID", help="決裁番号")
+    dsh.add_argument("--json", action="store_true")
+    dl = command(dsub, "list", _cmd_decision_list, reads=True, help="決裁の一覧")
+    dl.add_argument("--pending", action="store_true", help="起案中（承認待ち）のものだけ")
+    dl.add_argument("--claim", metavar="NO", help="この求償権の決裁だけ")
+    dl.add_argument("--json", action="store_true")
+    da = command(dsub, "approve", _cmd_decision_approve, help="承認する（効果を適用）")
+    da.add_argument("id", metavar="ID", help="決裁番号")
+    da.add_argument(
+        "--override",
+        metavar="REASON",
+        help="満たしていない項目があっても承認する理由（記録・報告される）",
+    )
+    for name, handler, text in (
+        ("reject", _cmd_decision_reject, "否決する"),
+        ("withdraw", _cmd_decision_withdraw, "取り下げる（起案者）"),
+    ):
+        dr = command(dsub, name, handler, help=text)
+        dr.add_argument("id", metavar="ID", help="決裁番号")
+        dr.add_argument("--reason", metavar="R", required=True, help="理由")
+    dpr = command(dsub, "print", _cmd_decision_print, reads=True, help="決裁書を書き出す")
+    dpr.add_argument("id", metavar="ID", help="決裁番号")
+    dpr.add_argument("--out", metavar="FILE", required=True, help="出力ファイル")
+    dpr.add_argument(
+        "--format", choices=["html", "md", "pdf"], help="形式（省略時はファイルの拡張子から）"
+    )
+    dpr.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
     return p
 
 
@@ -581,6 +620,267 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         print("\n".join(text_lines(report, session.config.dates)))  # JSON and CSV stay ISO
     return EXIT_OK
+
+
+# ---------------------------------------------------------------- decisions (SPEC 4.8, 5.2)
+
+DATA_MAX_BYTES = 1024 * 1024  # a proposal's data is a few lines; anything bigger is a mistake
+
+
+def _kinds() -> dict[str, str]:
+    """The kinds a proposal may name: those the decisions service offers, in Japanese."""
+    from kyusho.vocab import DECISION_KINDS
+
+    try:
+        from kyusho.services.decisions import KINDS
+    except ImportError:
+        return dict(DECISION_KINDS)
+    return {k: DECISION_KINDS.get(k, v) for k, v in KINDS.items()}
+
+
+def _kind_choices() -> str:
+    return " / ".join(f"{k}（{v}）" for k, v in _kinds().items())
+
+
+def _read_data(text: str | None) -> dict[str, Any]:
+    """--data FILE.json: one JSON object, or InputError naming --data."""
+    from kyusho.files import user_path
+
+    if text is None:
+        return {}
+    path = user_path(text, "--data")
+    shown = show_text(path)
+    if not path.is_file():
+        raise InputError("--data", f"{shown} がありません（JSON ファイルを指定してください）")
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(DATA_MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError("--data", f"{shown} を読めません（{exc.strerror}）") from None
+    if len(raw) > DATA_MAX_BYTES:
+        raise InputError("--data", f"{shown} が大きすぎます（1 MiB まで）")
+    try:
+        value = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError("--data", f"{shown} は UTF-8 で読めません") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            "--data",
+            f"{shown} は JSON として読めません（{exc.lineno} 行 {exc.colno} 列: {exc.msg}）",
+        ) from None
+    except RecursionError:
+        raise InputError("--data", f"{shown} の入れ子が深すぎます") from None
+    if not isinstance(value, dict):
+        raise InputError("--data", f"{shown} は JSON のオブジェクト（{{...}}）にしてください")
+    return value
+
+
+def _claim_argument(session, text: str):
+    """The claim named by NO, or InputError naming NO (a missing claim is bad input here)."""
+    from kyusho.errors import NotFound
+    from kyusho.services.lookup import find_claim
+
+    try:
+        return find_claim(text)
+    except NotFound as exc:
+        raise InputError("NO", str(exc)) from None
+
+
+def _decision(session, text: str):
+    from kyusho.documents.decision import decision_id, find_decision
+
+    return find_decision(session, decision_id(text, "ID"), "ID")
+
+
+def _decision_json(d) -> dict[str, Any]:
+    from kyusho.services.decisions import decision_json
+
+    return decision_json(d)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _cmd_decision_propose(args: argparse.Namespace) -> int:
+    from kyusho.services import decisions
+
+    kinds = _kinds()
+    kind = args.kind.strip()
+    if kind not in kinds:
+        raise CliError(
+            f"KIND: {_kind_choices()} のいずれかを指定してください（値: {show_text(kind)}）"
+        )
+    obligor = None
+    if args.obligor is not None:
+        text = args.obligor.strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 9999:
+            raise CliError(
+                f"--obligor: 関係人番号を 1 以上の整数で指定してください（値: {show_text(text)}）"
+            )
+        obligor = int(text)
+    data = _read_data(args.data)
+    reason = args.reason if args.reason is not None else data.pop("reason", None)
+    if not isinstance(reason, str) or not reason.strip():
+        raise CliError("--reason: 起案の理由を指定してください（--reason か --data の reason）")
+    data.pop("reason", None)
+    session = _session(args)
+    claim = _claim_argument(session, args.claim_no)
+    d = decisions.propose(
+        session, claim.claim_no, kind, reason=reason, obligor_no=obligor, data=data
+    )
+    _print_json(_decision_json(d))
+    return EXIT_OK
+
+
+def _cmd_decision_show(args: argparse.Namespace) -> int:
+    session = _session(args)
+    data = _decision_json(_decision(session, args.id))
+    if args.json:
+        _print_json(data)
+    else:
+        _print_decision(data)
+    return EXIT_OK
+
+
+def _cmd_decision_list(args: argparse.Namespace) -> int:
+    from kyusho.services.decisions import list_decisions
+
+    session = _session(args)
+    claim_no = None
+    if args.claim is not None:
+        claim_no = _claim_argument(session, args.claim).claim_no
+    rows = [
+        _decision_json(d) for d in list_decisions(session, pending=args.pending, claim_no=claim_no)
+    ]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print("該当する決裁はありません。")
+    for r in rows:
+        cells = (
+            r["decision_id"],
+            r["claim_no"],
+            r.get("kind_label") or r["kind"],
+            r.get("status_label") or r["status"],
+            r["proposer"],
+            r.get("proposed_at") or "—",
+            r.get("approver") or "—",
+        )
+        print("\t".join(show_text(c) for c in cells))
+    return EXIT_OK
+
+
+def _cmd_decision_approve(args: argparse.Namespace) -> int:
+    from kyusho.services import decisions
+
+    session = _session(args)
+    d = _decision(session, args.id)
+    refused = getattr(decisions, "ApprovalRefused", None)
+    try:
+        d = decisions.approve(session, d.id, override_reason=args.override)
+    except Exception as exc:
+        if refused is None or not isinstance(exc, refused):
+            raise
+        failures = list(getattr(exc, "failures", []) or [])
+        print(
+            f"kyusho: 決裁 {d.id} は承認できません。次の項目を満たしていません"
+            "（承認するには --override に理由を付けてください）:",
+            file=sys.stderr,
+        )
+        for f in failures or [str(exc)]:
+            print(f"  ✗ {show_text(f)}", file=sys.stderr)
+        return EXIT_FAIL
+    data = _decision_json(d)
+    note = "（オーバーライド）" if data.get("override_reason") else ""
+    print(
+        f"決裁 {d.id}（{show_text(data.get('kind_label') or d.kind)}、{show_text(data.get('claim_no'))}）を承認しました{note}。"
+    )
+    return EXIT_OK
+
+
+def _cmd_decision_reject(args: argparse.Namespace) -> int:
+    from kyusho.services.decisions import reject
+
+    session = _session(args)
+    d = reject(session, _decision(session, args.id).id, args.reason)
+    print(f"決裁 {d.id} を否決しました。")
+    return EXIT_OK
+
+
+def _cmd_decision_withdraw(args: argparse.Namespace) -> int:
+    from kyusho.services.decisions import withdraw
+
+    session = _session(args)
+    d = withdraw(session, _decision(session, args.id).id, args.reason)
+    print(f"決裁 {d.id} を取り下げました。")
+    return EXIT_OK
+
+
+FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
+
+
+def _cmd_decision_print(args: argparse.Namespace) -> int:
+    """決裁書 to FILE: never over an existing file without --force, never over the database."""
+    from kyusho.documents.decision import decision_document
+    from kyusho.files import output_path, write_atomically
+
+    fmt = args.format or FORMAT_SUFFIXES.get(Path(args.out).suffix.lower())
+    if fmt is None:
+        raise CliError(
+            "--format: html / md / pdf のいずれかを指定してください（拡張子から判断できません）"
+        )
+    config = _config(args)
+    dest = output_path(args.out, "--out", force=args.force, protect=_protected(args, config))
+    session = _session(args)
+    document = decision_document(session, _decision(session, args.id))
+    content = document.content(fmt)
+    if content is None:
+        print(
+            f"kyusho: PDF は作成しませんでした: {show_text(document.pdf_unavailable() or '不明な理由')}。"
+            "--format html か md なら出力できます",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
+    dest = output_path(dest, "--out", force=args.force, protect=[session.db_path])
+    write_atomically(dest, content, field="--out")
+    print(f"{show_text(dest)} に決裁書を書き出しました。")
+    return EXIT_OK
+
+
+def _print_decision(data: dict) -> None:
+    """A decision as readable lines (the JSON's content; user text never drives the terminal)."""
+    head = (
+        f"決裁 {data['decision_id']}",
+        data.get("kind_label") or data["kind"],
+        data.get("status_label") or data["status"],
+        f"求償権 {data['claim_no']}",
+    )
+    print("  ".join(show_text(c) for c in head))
+    if data.get("obligor_id") is not None:
+        print(f"関係人 {data['obligor_id']}")
+    print(
+        f"起案 {show_text(data['proposer'])} {data.get('proposed_at') or '—'}  理由 {show_text(data.get('reason') or '')}"
+    )
+    if data.get("approver"):
+        print(f"決裁 {show_text(data['approver'])} {data.get('decided_at') or '—'}")
+    for key, value in (data.get("computed") or {}).items():
+        print(f"  {show_text(key)}: {show_text(value)}")
+    if data.get("checks"):
+        print("確認項目:")
+    for key, c in (data.get("checks") or {}).items():
+        mark = "✓" if c.get("ok") else "✗"
+        print(f"  {mark} {show_text(c.get('label') or key)} {show_text(c.get('detail') or '')}")
+    if data.get("attested"):
+        print("確認事項:")
+    for key, a in (data.get("attested") or {}).items():
+        print(
+            f"  {show_text(a.get('label') or key)}: {show_text(a.get('answer') or '未回答')}"
+            f"  {show_text(a.get('note') or '')}"
+        )
+    if data.get("override_reason"):
+        print(f"オーバーライド理由: {show_text(data['override_reason'])}")
 
 
 def _print_claim(data: dict) -> None:

@@ -51,6 +51,12 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class DocumentsConfig:
+    font: Path | None = None  # a Japanese font file for PDFs; None: the first one installed
+    templates: Path | None = None  # the 協会's own templates, searched before the shipped ones
+
+
+@dataclass(frozen=True)
 class Config:
     db_path: Path = Path("kyusho.db")
     db_url: str | None = None
@@ -61,6 +67,7 @@ class Config:
     plans: dict[int, dict[str, int]] = field(default_factory=dict)  # FY -> item -> 百万円
     keymap: dict[str, str] = field(default_factory=dict)
     import_max_bytes: int = IMPORT_MAX_BYTES
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     source: Path | None = None
 
 
@@ -156,7 +163,10 @@ def _rate(value: Any, key: str) -> Decimal:
 
 def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     """Validate a parsed TOML document into a Config; InputError names the first bad key."""
-    _take(data, "", {"database", "display", "policy", "plan", "keymap", "import"})
+    _take(data, "", {"database", "display", "policy", "plan", "keymap", "import", "documents"})
+    docs = data.get("documents", {})
+    _table(docs, "documents")
+    _take(docs, "documents", {"font", "templates"})
     imports = data.get("import", {})
     _table(imports, "import")
     _take(imports, "import", {"max_bytes"})
@@ -302,8 +312,23 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         import_max_bytes=_int(
             imports.get("max_bytes", IMPORT_MAX_BYTES), "import.max_bytes", 1, 2**50
         ),
+        documents=DocumentsConfig(
+            font=_config_path(docs, "font", "documents", source),
+            templates=_config_path(docs, "templates", "documents", source),
+        ),
         source=source,
     )
+
+
+def _config_path(table: dict[str, Any], key: str, prefix: str, source: Path | None) -> Path | None:
+    """An optional path setting; a relative one is relative to the configuration file."""
+    if key not in table:
+        return None
+    name = f"{prefix}.{key}"
+    path = user_path(_str(table[key], name), name)
+    if source is not None and not path.is_absolute():
+        path = source.parent / path
+    return path
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -14,6 +14,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "app.claims",
         "app.as_of",
         "app.report",
+        "app.approvals",
         "app.quit",
         # home (worklist)
         "home.open",
@@ -21,6 +22,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "home.reload",
         "home.toggle_all",
         "home.done",
+        "home.reactivate",
         # claim list
         "claims.search",
         "claims.focus_table",
@@ -35,6 +37,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "detail.plan",
         "detail.cancel",
         "detail.edit",
+        "detail.decide",
         "detail.reload",
         "detail.tab_obligors",
         "detail.tab_ledger",
@@ -43,6 +46,19 @@ BINDING_IDS: frozenset[str] = frozenset(
         "detail.tab_events",
         "detail.tab_decisions",
         "detail.tab_history",
+        # decisions: the proposal, the approvals inbox, one decision
+        "decision.back",
+        "decision.propose",
+        "decision.page_up",
+        "decision.page_down",
+        "approvals.open",
+        "approvals.toggle_all",
+        "approvals.reload",
+        "approvals.back",
+        "decision_view.back",
+        "decision_view.approve",
+        "decision_view.reject",
+        "decision_view.withdraw",
         # 年度報告
         "report.previous_year",
         "report.next_year",

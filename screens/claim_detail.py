@@ -273,6 +273,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         Binding("p", "plan", "分割", id="detail.plan"),
         Binding("x", "cancel_entry", "取消", id="detail.cancel"),
         Binding("u", "edit", "編集", id="detail.edit"),
+        Binding("d", "decide", "決裁", id="detail.decide"),
         Binding("r,f5", "reload", "再読込", id="detail.reload"),
         *[
             Binding(str(i + 1), f"tab('{key}')", label, show=False, id=f"detail.tab_{key}")
@@ -493,6 +494,44 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         if event.data_table.id == "table-contacts":
             event.stop()
             self.action_open_contact()
+        elif event.data_table.id == "table-decisions":
+            event.stop()
+            self.action_open_decision()
+
+    def action_open_decision(self) -> None:
+        """The decision under the cursor in full, with approve / reject / withdraw."""
+        from screens.approvals import DecisionViewScreen
+
+        decision_id = self._cursor_key("decisions")
+        if decision_id is not None:
+            self.app.push_screen(
+                DecisionViewScreen(decision_id, self.claim_no), lambda _: self.reload()
+            )
+
+    def action_decide(self) -> None:
+        """d: propose a decision on this claim; the obligor under the cursor on the 関係人 tab
+        is the guarantor a release is for."""
+        from screens.decision import DecisionScreen
+
+        if self.view is None:
+            self.notify("読込中です", severity="warning")
+            return
+        try:
+            context(self).session.require_present("決裁の起案")
+        except KyushoError as exc:
+            self.notify(escape(str(exc)), severity="warning")
+            return
+        obligor_no = self._cursor_key(FIRST_TAB) if self.active_tab == FIRST_TAB else None
+        name = next((o.row.name for o in self.view.obligors if o.row.obligor_no == obligor_no), "")
+        self.app.push_screen(
+            DecisionScreen(self.claim_no, obligor_no=obligor_no, obligor_name=name),
+            self._after_decision,
+        )
+
+    def _after_decision(self, decision_id) -> None:
+        self.reload()
+        if decision_id is not None:
+            self.action_tab("decisions")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == f"table-{self.active_tab}":

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 
 from kyusho.errors import KyushoError, PermissionDenied
 from kyusho.rules.dates import format_date
-from kyusho.services import contacts
+from kyusho.services import contacts, decisions
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.worklist import WorkItem, default_scope_is_all, worklist
 from screens import forms
@@ -69,6 +69,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         Binding("enter", "open", "開く", id="home.open", priority=True),
         Binding("k", "contact", "交渉記録", id="home.contact"),
         Binding("d", "done", "次回完了", id="home.done"),
+        Binding("v", "reactivate", "管理再開", id="home.reactivate"),
         Binding("r,f5", "reload", "再読込", id="home.reload"),
         Binding("a", "toggle_all", "自分/全担当", id="home.toggle_all"),
     ]
@@ -260,7 +261,55 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         if not self.items or table.cursor_row < 0:
             return
         item = self.items[table.cursor_row]
+        if item.kind == "approval":
+            self._open_approval(item.claim_no)
+            return
         context(self).open_claim(item.claim_no, obligor_no=item.obligor_no)
+
+    @work(thread=True, exclusive=True, group="home-approval", exit_on_error=False)
+    def _open_approval(self, claim_no: str) -> None:
+        """An approval row: the decision itself when one awaits this user on that claim,
+        else the inbox of that claim's pending decisions."""
+        try:
+            found = decisions.list_decisions(
+                context(self).session, pending=True, claim_no=claim_no, awaiting_me=True
+            )
+        except Exception as exc:
+            deliver(self, self._failed, failure("決裁を読み込めませんでした", exc))
+            return
+        ids = [d.id for d in found]
+        deliver(self, self._show_approval, claim_no, ids)
+
+    def _show_approval(self, claim_no: str, ids: list[int]) -> None:
+        from screens.approvals import ApprovalsScreen, DecisionViewScreen
+
+        if len(ids) == 1:
+            self.app.push_screen(DecisionViewScreen(ids[0], claim_no))
+        else:
+            self.app.push_screen(ApprovalsScreen(claim_no))
+
+    def action_reactivate(self) -> None:
+        """v: propose 管理再開 for the suspended claim of a review (or a receipt) row."""
+        from screens.decision import DecisionScreen
+
+        item = self._current()
+        if item is None:
+            return
+        if item.kind not in ("review", "suspended_receipt"):
+            self.notify(
+                "v（管理再開）は管理事務停止の見直し・停止中の入金の行で使えます",
+                severity="warning",
+            )
+            return
+        try:  # say why at once, not after the steps
+            context(self).session.require_present("決裁の起案")
+        except PermissionDenied as exc:
+            self.notify(escape(str(exc)), severity="warning")
+            return
+        self.app.push_screen(
+            DecisionScreen(item.claim_no, kind="reactivation"),
+            lambda r: self.reload() if r is not None else None,
+        )
 
     def action_contact(self) -> None:
         """Record a contact for the item under the cursor without leaving the worklist."""

@@ -88,7 +88,7 @@ def test_a_suspension_proposed_or_approved_takes_the_alert_off(s, approve):
         s, NO, "suspension", reason="時効完成", data={"reasons": ["whereabouts_unknown"]}
     )
     if approve:
-        decisions.approve(make_session(s.db_path, "kacho"), d.id)
+        decisions.approve(make_session(s.db_path, "kacho"), d.id, override_reason="所在調査済")
     assert completed_alerts(s) == []
 
 

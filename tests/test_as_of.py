@@ -116,7 +116,9 @@ def test_a_decision_shows_as_it_stood_on_the_as_of_date(s):
         reason="所在不明",
         data={"reasons": ["whereabouts_unknown"]},
     )
-    decisions.approve(manager, early.id)  # approved today, after the as-of date
+    decisions.approve(
+        manager, early.id, override_reason="所在調査済"
+    )  # today, after the as-of date
     view = claim_view(s, NO, PAST)
     assert [(d.id, d.status, d.approver) for d in view.decisions] == [(early.id, "proposed", None)]
     assert [d["status"] for d in claim_json(view)["decisions"]] == ["proposed"]

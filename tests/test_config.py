@@ -499,3 +499,18 @@ def test_a_date_is_not_an_integer():
 
 def test_keymap_unknown_binding_id_is_rejected():
     assert field_of({"keymap": {"app.hlep": "f1"}}) == "keymap.app.hlep"
+
+
+def test_documents_settings_are_read_and_relative_to_the_file(tmp_path):
+    """[documents] font and templates: a relative path is the configuration file's folder."""
+    from kyusho.config import load_config
+
+    cfg = tmp_path / "kyusho.toml"
+    cfg.write_text('[documents]\nfont = "/fonts/ja.ttf"\ntemplates = "tpl"\n', encoding="utf-8")
+    config = load_config(cfg)
+    assert config.documents.font == Path("/fonts/ja.ttf")
+    assert config.documents.templates == tmp_path / "tpl"
+    cfg.write_text('[documents]\nfonts = "x"\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_config(cfg)
+    assert "documents.fonts" in str(info.value)

@@ -12,6 +12,7 @@ from kyusho.config import ApprovalPolicy
 from kyusho.errors import InputError, PermissionDenied
 from kyusho.services import decisions, projections
 from kyusho.services.claims import claim_view, find_claim
+from kyusho.services.entries import post_receipt
 from kyusho.services.maintenance import rebuild
 from kyusho.services.staff import add_staff
 from models.audit import verify
@@ -29,6 +30,20 @@ def team(demo_session, demo_path):
         "staff": make_session(demo_path, "tanaka2"),
         "manager": make_session(demo_path, "kacho"),
         "manager2": make_session(demo_path, "kacho2"),
+    }
+
+
+MEANS_TEST = {"means_test": {"answer": "2026-10-01", "note": "預金・不動産なし"}}
+
+
+def write_off_answers(session, claim_no: str) -> dict:
+    """Answer the write-off items that apply (公庫 approval, municipal position)."""
+    answers = {"jfc_approval": "2026-11-01", "municipal_position": "充足"}
+    return {
+        "attested": {
+            k: {"answer": answers[k], "note": "公庫承認 第123号 / 同意書"}
+            for k, _ in decisions.attested_items(session, claim_no, "write_off")
+        }
     }
 
 
@@ -98,21 +113,26 @@ def test_a_failing_check_needs_an_override_reason(team):
         reason="全額減免",
         data={"amount": unpaid + 1},
     )
-    assert json.loads(d.checks)["within_unpaid_damages"] == {"ok": False, "maximum": unpaid}
-    with pytest.raises(InputError) as info:
+    check = json.loads(d.checks)["within_unpaid_damages"]
+    assert check["ok"] is False and f"未払損害金 {unpaid:,}円以内" in check["detail"]
+    with pytest.raises(decisions.ApprovalRefused) as info:
         decisions.approve(team["manager"], d.id)
-    assert info.value.field == "オーバーライド理由"
+    assert info.value.failures == [f"未払損害金の範囲内: {check['detail']}"]
     assert decisions._pending(d.id).status == "proposed"
 
 
 def test_suspension_then_reactivation(team):
     claim = active_claim_with_damages()
+    Obligor.update(state="whereabouts_unknown").where(Obligor.claim == claim.id).execute()
     d = decisions.propose(
         team["staff"],
         claim.claim_no,
         "suspension",
         reason="所在調査の結果",
-        data={"reasons": ["whereabouts_unknown"]},
+        data={
+            "reasons": ["whereabouts_unknown"],
+            "attested": {"last_whereabouts_check": {"answer": "2026-11-01", "note": "住民票"}},
+        },
     )
     decisions.approve(team["manager"], d.id)
     c = find_claim(claim.claim_no)
@@ -129,10 +149,16 @@ def test_write_off_freezes_the_balance_and_needs_the_high_role_when_configured(t
         claim.claim_no,
         "suspension",
         reason="無資力",
-        data={"reasons": ["insolvent"]},
+        data={"reasons": ["insolvent"], "attested": MEANS_TEST},
     )
     decisions.approve(team["manager"], s.id)
-    w = decisions.propose(team["staff"], claim.claim_no, "write_off", reason="回収不能")
+    w = decisions.propose(
+        team["staff"],
+        claim.claim_no,
+        "write_off",
+        reason="回収不能",
+        data=write_off_answers(team["staff"], claim.claim_no),
+    )
     strict = make_session(demo_path, "kacho2")
     strict.config = replace(
         strict.config,
@@ -146,7 +172,7 @@ def test_write_off_freezes_the_balance_and_needs_the_high_role_when_configured(t
     assert (c.status, c.written_off_on, c.written_off_amount) == ("written_off", TODAY, expected)
 
 
-def test_partial_release_releases_the_guarantor_and_their_clock(team):
+def test_partial_release_releases_the_guarantor_and_their_clock_on_payment(team):
     g = (
         Obligor.select()
         .join(Claim)
@@ -161,11 +187,14 @@ def test_partial_release_releases_the_guarantor_and_their_clock(team):
         "partial_release",
         obligor_no=g.obligor_no,
         reason="一部弁済",
-        data={"release_amount": 500_000, "payment": 100_000},
+        data={"payment": 100_000},
     )
-    decisions.approve(team["manager"], d.id)
+    decisions.approve(team["manager"], d.id, override_reason="課長判断")
+    assert Obligor.get_by_id(g.id).liable  # released by the payment, not the approval
+    post_receipt(team["admin"], claim_no, TODAY, 100_000, g.obligor_no)
     g = Obligor.get_by_id(g.id)
     assert (g.liable, g.released_on, g.lim_state) == (False, TODAY, "released")
+    assert rebuild(team["admin"], write=False).changed == 0
     with pytest.raises(InputError):  # already released
         decisions.propose(
             team["staff"],
@@ -173,7 +202,7 @@ def test_partial_release_releases_the_guarantor_and_their_clock(team):
             "partial_release",
             obligor_no=g.obligor_no,
             reason="再",
-            data={"release_amount": 1},
+            data={"payment": 1},
         )
 
 
@@ -214,13 +243,23 @@ def test_bad_proposals_name_the_field_and_store_nothing(team, kind, data, field)
 
 def _suspend(team, claim_no: str) -> None:
     s = decisions.propose(
-        team["staff"], claim_no, "suspension", reason="無資力", data={"reasons": ["insolvent"]}
+        team["staff"],
+        claim_no,
+        "suspension",
+        reason="無資力",
+        data={"reasons": ["insolvent"], "attested": MEANS_TEST},
     )
     decisions.approve(team["manager"], s.id)
 
 
 def _write_off(team, claim_no: str) -> None:
-    w = decisions.propose(team["staff"], claim_no, "write_off", reason="回収不能")
+    w = decisions.propose(
+        team["staff"],
+        claim_no,
+        "write_off",
+        reason="回収不能",
+        data=write_off_answers(team["staff"], claim_no),
+    )
     decisions.approve(team["admin"], w.id)
 
 

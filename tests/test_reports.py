@@ -55,16 +55,27 @@ def book(session, db_path):
         "partial_release",
         obligor_no=2,
         reason="一部弁済",
-        data={"release_amount": 700_000, "payment": 300_000},
+        data={"payment": 300_000},
     )
-    decisions.approve(boss, rel.id)
+    # the guarantor paid once and nothing is attested: approved only with an override
+    decisions.approve(boss, rel.id, override_reason=OVERRIDE)
     sus = decisions.propose(
-        staff, "R5-000003", "suspension", reason="無資力", data={"reasons": ["insolvent"]}
+        staff,
+        "R5-000003",
+        "suspension",
+        reason="無資力",
+        data={
+            "reasons": ["insolvent"],
+            "attested": {"means_test": {"answer": "2026-10-01", "note": "資産なし"}},
+        },
     )
     decisions.approve(boss, sus.id)
     wo = decisions.propose(staff, "R5-000003", "write_off", reason="回収不能")
     decisions.approve(session, wo.id)
     return session
+
+
+OVERRIDE = "保証人は高齢で入院中、面談に代えて家族から聴取した"
 
 
 def figures(report, key):
@@ -100,7 +111,8 @@ def test_decisions_of_the_year_and_the_written_off_claim_leaves_the_balance(book
     assert fiscal_year(TODAY) == 2026
     r = fy_report(book, 2026)
     c3 = Claim.get(Claim.claim_no == "R5-000003")
-    assert figures(r, "partial_release")[:2] == (1, 700_000)
+    release = decisions.Decision.get(decisions.Decision.kind == "partial_release")
+    assert figures(r, "partial_release")[:2] == (1, json.loads(release.effect)["release_amount"])
     assert figures(r, "write_off")[:2] == (1, c3.written_off_amount)
     suspension = json.loads(
         decisions.Decision.get(
@@ -205,3 +217,37 @@ def test_a_suspension_recorded_without_its_balance_is_summed_from_the_ledger(boo
     effect.pop("on")
     Decision.update(effect=json.dumps(effect)).where(Decision.id == d.id).execute()
     assert figures(fy_report(book, 2026), "suspension")[:2] == (1, recorded)
+
+
+def test_approvals_given_with_an_override_are_reported_per_kind_with_approver_and_reason(book):
+    """SPEC 4.14: every approval given with an override (decision, approver, reason)."""
+    r = fy_report(book, 2026)
+    release = decisions.Decision.get(decisions.Decision.kind == "partial_release")
+    # the suspension and the write-off passed their checks: only the release was overridden
+    assert report_json(r)["overrides"] == {
+        "count": 1,
+        "by_kind": {"partial_release": 1},
+        "decisions": [
+            {
+                "decision_id": release.id,
+                "claim_no": "R6-000001",
+                "kind": "partial_release",
+                "kind_label": "一部弁済免除",
+                "approver": "部長",
+                "decided_on": TODAY.isoformat(),
+                "reason": OVERRIDE,
+            }
+        ],
+    }
+    text = text_lines(r, "iso")
+    at = text.index("オーバーライドによる承認: 1 件")
+    assert text[at + 1 : at + 4] == [
+        "  一部弁済免除 1件",
+        f"  2026-11-22 決裁{release.id} R6-000001 一部弁済免除 承認 部長",
+        f"    理由: {OVERRIDE}",
+    ]
+    assert all(display_width(line) <= 80 for line in text)
+    # not in the year before, and the same answer from the ledger's range report
+    assert report_json(fy_report(book, 2025))["overrides"]["count"] == 0
+    assert "オーバーライドによる承認: 0 件" in text_lines(fy_report(book, 2025))
+    assert report_json(range_as_fy(book, 2026))["overrides"] == report_json(r)["overrides"]

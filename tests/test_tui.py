@@ -256,9 +256,11 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
     """A [keymap] entry is checked against kyusho.keymap.BINDING_IDS without loading the UI."""
     from textual.binding import Binding
 
+    import screens.approvals
     import screens.claim_detail
     import screens.claim_list
     import screens.contact_view
+    import screens.decision
     import screens.form
     import screens.help
     import screens.home
@@ -276,6 +278,9 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.form.FormScreen,
         screens.form.FormSelect,
         screens.contact_view.ContactViewScreen,
+        screens.decision.DecisionScreen,
+        screens.approvals.ApprovalsScreen,
+        screens.approvals.DecisionViewScreen,
         screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
         screens.widgets.ListTable,

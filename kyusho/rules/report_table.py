@@ -16,6 +16,7 @@ from typing import Any
 
 from kyusho.rules.dates import fiscal_year_label, format_date, format_month
 from kyusho.rules.money import millions_half_up, ratio_percent
+from kyusho.vocab import DECISION_KINDS
 
 # (key, label); the key is also the [plan.FYnnnn] key where a plan applies
 ITEMS: tuple[tuple[str, str], ...] = (
@@ -77,6 +78,22 @@ class Completion:
     completes_on: date
 
 
+@dataclass(frozen=True)
+class Override:
+    """An approval given although a check failed or an item was unanswered (SPEC 4.8)."""
+
+    decision_id: int
+    claim_no: str
+    kind: str
+    approver: str  # the approver's name (login when the name is unknown)
+    decided_on: date
+    reason: str
+
+    @property
+    def kind_label(self) -> str:
+        return DECISION_KINDS.get(self.kind, self.kind)
+
+
 @dataclass
 class Report:
     start: date
@@ -88,6 +105,19 @@ class Report:
     staff: list[StaffLine] = field(default_factory=list)
     completions: int = 0
     completion_list: list[Completion] = field(default_factory=list)
+    # approvals with an override in the period, in date order (all of them: there are few)
+    overrides: list[Override] = field(default_factory=list)
+
+    @property
+    def override_counts(self) -> list[tuple[str, str, int]]:
+        """(kind, label, count) of the period's overrides, in the order of DECISION_KINDS."""
+        counts: dict[str, int] = {}
+        for o in self.overrides:
+            counts[o.kind] = counts.get(o.kind, 0) + 1
+        order = [k for k in DECISION_KINDS if k in counts] + sorted(
+            k for k in counts if k not in DECISION_KINDS
+        )
+        return [(k, DECISION_KINDS.get(k, k), counts[k]) for k in order]
 
     @property
     def title(self) -> str:
@@ -123,6 +153,21 @@ def display_width(text: str) -> int:
 
 def _dash(value: str | None) -> str:
     return "—" if value is None else value
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells, with … where it was cut (one line of the report)."""
+    text = " ".join(text.split())
+    if display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
 
 
 def _pad(text: str, width: int, right: bool = True) -> str:
@@ -193,6 +238,18 @@ def text_lines(report: Report, style: str = "iso") -> list[str]:
     for c in report.completion_list:
         on = format_date(c.completes_on, style)
         lines.append(f"  {on} {c.claim_no} 関係人{c.obligor_no} {c.name}")
+    lines += ["", f"オーバーライドによる承認: {len(report.overrides):,} 件"]
+    if report.overrides:
+        lines.append(
+            "  " + "、".join(f"{label} {n:,}件" for _k, label, n in report.override_counts)
+        )
+    for o in report.overrides:
+        head = (
+            f"{format_date(o.decided_on, style)} 決裁{o.decision_id} {o.claim_no}"
+            f" {o.kind_label} 承認 {o.approver}"
+        )
+        lines.append("  " + _clip(head, 78))
+        lines.append("    " + _clip(f"理由: {o.reason}", 76))
     return lines
 
 
@@ -235,6 +292,22 @@ def report_json(report: Report) -> dict[str, Any]:
                     "completes_on": c.completes_on.isoformat(),
                 }
                 for c in report.completion_list
+            ],
+        },
+        "overrides": {
+            "count": len(report.overrides),
+            "by_kind": {k: n for k, _label, n in report.override_counts},
+            "decisions": [
+                {
+                    "decision_id": o.decision_id,
+                    "claim_no": o.claim_no,
+                    "kind": o.kind,
+                    "kind_label": o.kind_label,
+                    "approver": o.approver,
+                    "decided_on": o.decided_on.isoformat(),
+                    "reason": o.reason,
+                }
+                for o in report.overrides
             ],
         },
     }

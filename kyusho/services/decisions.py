@@ -1,29 +1,52 @@
 """Decisions (起案・決裁) with four-eyes control (SPEC 4.8), enforced here, not in the UI.
 
-A proposal freezes its facts and computed checks; only an approval by someone else holding
-the required role applies the effect, in the same transaction; a decided decision never
-changes again (a correction is a new decision). A failing check blocks approval unless the
-approver records an override with a reason.
+A proposal freezes its facts: the computed checks with their figures (SPEC 4.9, 4.10) and
+the attested items the proposer answered (ChecklistAnswer rows). Only an approval by someone
+else holding the required role applies the effect, in the same transaction; a decided
+decision never changes again (a correction is a new decision). A failing check or an
+unanswered item blocks approval unless the approver records an override with a reason.
+A partial release is approved first and takes effect when the one-off payment is received
+(services.entries.release_on_payment).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from kyusho.errors import InputError, NotFound, PermissionDenied
+from kyusho.errors import InputError, KyushoError, NotFound, PermissionDenied
+from kyusho.rules import decision_checks as rules
 from kyusho.rules import ledger
+from kyusho.rules.dates import parse_date
+from kyusho.rules.decision_checks import SUSPENSION_REASONS, Check, Party
 from kyusho.rules.periods import period_end
 from kyusho.rules.text import LINE_MAX, NOTE_MAX, clean_text
 from kyusho.services import projections
-from kyusho.services.entries import post_damages_waiver
+from kyusho.services.entries import RELEASE_ON_PAYMENT, post_damages_waiver, release_on_payment
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
-from kyusho.vocab import ROLE_RANK
+from kyusho.vocab import DECISION_KINDS, DECISION_STATUSES, ROLE_RANK
 from models import audit
 from models.audit import canonical_json
-from models.schema import Claim, Decision, Obligor
+from models.schema import ChecklistAnswer, Claim, ClaimMunicipality, Decision, LedgerEntry, Obligor
+
+__all__ = [
+    "ATTESTED_ITEMS",
+    "ApprovalRefused",
+    "Check",
+    "Evaluation",
+    "SUSPENSION_REASONS",
+    "approve",
+    "attested_items",
+    "decision_json",
+    "evaluate",
+    "list_decisions",
+    "propose",
+    "reject",
+    "withdraw",
+]
 
 # kinds whose effect this version applies; 求償権放棄 (waiver) needs the waiver ledger entry
 # and the municipal walk-through of SPEC 4.12 and is not offered yet
@@ -36,18 +59,76 @@ KINDS = {
     "write_off": "求償権整理",
 }
 HIGH_KINDS = {"write_off", "waiver"}
-SUSPENSION_REASONS = {
-    "whereabouts_unknown": "所在不明",
-    "discharged_no_recourse": "主債務者の免責・法人格消滅で回収可能な保証人なし",
-    "inheritance_renounced": "相続放棄",
-    "insolvent": "無資力",
-    "limitation_invoked": "時効援用",
-    "small_balance": "少額・費用倒れ",
-    "collateral_exhausted": "担保処分完了",
+
+# What the proposer confirms, with a note (SPEC 4.9, 4.10); a kind without attested items has
+# an empty list, so a new kind (gl_release, waiver) plugs in by adding its own here.
+ATTESTED_ITEMS: dict[str, list[tuple[str, str]]] = {
+    "suspension": [
+        ("last_whereabouts_check", "所在調査日"),
+        ("means_test", "資力調査日"),
+        ("collateral_disposed", "担保処分の完了"),
+    ],
+    "reactivation": [],
+    "write_off": [
+        ("jfc_approval", "公庫承認番号・日付"),
+        ("municipal_position", "損失補償団体の意向"),
+    ],
+    "damages_waiver": [],
+    "partial_release": [
+        ("means_test", "資力調査日"),
+        ("income_assets_reviewed", "収入・資産の確認"),
+        ("no_concealed_assets", "資産隠匿がないことの確認"),
+        ("representation_signed", "資産の表明保証書（署名済）"),
+        ("household_heard", "家計・生活状況の聴取"),
+    ],
+    "gl_release": [],
+}
+# items answered with a date (YYYY-MM-DD or 和暦); the others with one of ITEM_ANSWERS
+DATE_ITEMS = frozenset({"last_whereabouts_check", "means_test", "jfc_approval"})
+ITEM_ANSWERS = ("充足", "不充足", "該当なし")
+# the attested item a suspension reason rests on
+REASON_ITEMS = {
+    "whereabouts_unknown": "last_whereabouts_check",
+    "insolvent": "means_test",
+    "collateral_exhausted": "collateral_disposed",
 }
 
 
+class ApprovalRefused(KyushoError):
+    """Approval without an override while a check fails or an item is unanswered."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = failures
+        super().__init__(
+            "承認できません: "
+            + " / ".join(failures)
+            + "（承認するにはオーバーライド理由を記録してください）"
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    computed: dict[str, Any]
+    checks: list[Check]
+    items: list[tuple[str, str]]
+
+
+def _day(at: datetime | date | str | None) -> date | None:
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    if isinstance(at, datetime):
+        return at.date()
+    return at
+
+
+def _iso(at: datetime | date | str | None) -> str | None:
+    if at is None or isinstance(at, str):
+        return at
+    return at.isoformat()
+
+
 def decision_dict(d: Decision) -> dict[str, Any]:
+    """The decision as audited (its own columns)."""
     return {
         "decision_id": d.id,
         "kind": d.kind,
@@ -60,6 +141,58 @@ def decision_dict(d: Decision) -> dict[str, Any]:
     }
 
 
+def _labels(kind: str) -> dict[str, str]:
+    return dict(ATTESTED_ITEMS.get(kind, []))
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    """Everything frozen with the decision and what became of it (CLI, screens, 決裁書)."""
+    stored = json.loads(d.data or "{}")
+    computed = stored.pop("computed", {})
+    checks = {
+        name: {
+            "ok": bool(v.get("ok")),
+            "detail": v.get("detail", ""),
+            "label": v.get("label", name),
+        }
+        for name, v in json.loads(d.checks or "{}").items()
+    }
+    labels = _labels(d.kind)
+    attested = {
+        a.item_key: {
+            "answer": a.status,
+            "note": a.finding,
+            "label": labels.get(a.item_key, a.item_key),
+        }
+        for a in ChecklistAnswer.select()
+        .where((ChecklistAnswer.decision == d.id) & (ChecklistAnswer.municipality == ""))
+        .order_by(ChecklistAnswer.id)
+    }
+    claim = Claim.get_by_id(d.claim_id)
+    ob = Obligor.get_by_id(d.obligor_id) if d.obligor_id is not None else None
+    return {
+        "decision_id": d.id,
+        "claim_no": claim.claim_no,
+        "kind": d.kind,
+        "kind_label": DECISION_KINDS.get(d.kind, d.kind),
+        "obligor_id": ob.obligor_no if ob else None,
+        "obligor_name": ob.name if ob else None,
+        "status": d.status,
+        "status_label": DECISION_STATUSES.get(d.status, d.status),
+        "proposer": d.proposer,
+        "proposed_at": _iso(d.proposed_at),
+        "approver": d.approver,
+        "decided_at": _iso(d.decided_at),
+        "reason": d.reason,
+        "data": stored,
+        "computed": computed,
+        "checks": checks,
+        "attested": attested,
+        "override_reason": d.override_reason,
+        "effect": json.loads(d.effect or "{}"),
+    }
+
+
 def _obligor(claim: Claim, obligor_no: int | None) -> Obligor | None:
     if obligor_no is None:
         return None
@@ -69,12 +202,167 @@ def _obligor(claim: Claim, obligor_no: int | None) -> Obligor | None:
     return ob
 
 
-def _validate(
-    session: Session, claim: Claim, kind: str, ob: Obligor | None, data: dict[str, Any]
-) -> dict[str, Any]:
-    """Check the proposal's input and compute its checks (frozen with the proposal)."""
+def _insured(claim: Claim) -> bool:
+    return bool(claim.insurance_type) or claim.insurance_paid is not None
+
+
+def _items(claim: Claim, kind: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The attested items that apply to this proposal."""
+    items = ATTESTED_ITEMS.get(kind, [])
+    if kind == "suspension" and data.get("reasons"):
+        wanted = {REASON_ITEMS[r] for r in data["reasons"] if r in REASON_ITEMS}
+        return [(k, label) for k, label in items if k in wanted]
+    if kind == "write_off":
+        keep = set()
+        if _insured(claim):
+            keep.add("jfc_approval")
+        if ClaimMunicipality.select().where(ClaimMunicipality.claim == claim.id).exists():
+            keep.add("municipal_position")
+        return [(k, label) for k, label in items if k in keep]
+    return list(items)
+
+
+def attested_items(
+    session: Session,
+    claim_no: str,
+    kind: str,
+    obligor_no: int | None = None,
+    *,
+    data: dict[str, Any] | None = None,
+) -> list[tuple[str, str]]:
+    """The items the proposer must answer (for a suspension, those of ``data["reasons"]``;
+    without reasons, every suspension item)."""
+    _kind(kind)
+    claim = find_claim(claim_no)
+    _obligor(claim, obligor_no)
+    return _items(claim, kind, dict(data or {}))
+
+
+def _kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise InputError("種類", f"{' / '.join(KINDS.values())} のいずれかを指定してください")
+
+
+def _amount(value: Any, field: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(field, f"{what}を円単位の整数で入力してください（値: {value!r}）")
+    return value
+
+
+def _attested(items: list[tuple[str, str]], raw: Any, today: date) -> dict[str, dict[str, Any]]:
+    """Validate the answers: a date for date items (not in the future), else 充足/不充足/該当なし."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError("確認事項", "確認事項は項目ごとに answer と note を指定してください")
+    labels = dict(items)
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        if key not in labels:
+            raise InputError(
+                "確認事項",
+                f"「{key}」はこの決裁の確認事項ではありません（{' / '.join(labels) or 'なし'}）",
+            )
+        label = labels[key]
+        if isinstance(value, str):
+            value = {"answer": value}
+        if not isinstance(value, dict):
+            raise InputError(label, "answer と note を指定してください")
+        answer = clean_text(str(value.get("answer") or ""), label, max_len=LINE_MAX).strip()
+        note = clean_text(
+            str(value.get("note") or ""), f"{label}のメモ", max_len=NOTE_MAX, multiline=True
+        )
+        if answer:
+            if key in DATE_ITEMS:
+                on = parse_date(answer, label)
+                if on > today:
+                    raise InputError(label, "未来の日付は入力できません")
+                answer = on.isoformat()
+            elif answer not in ITEM_ANSWERS:
+                raise InputError(label, f"{' / '.join(ITEM_ANSWERS)} のいずれかを選んでください")
+        out[key] = {"answer": answer or None, "note": note.strip()}
+    return out
+
+
+def _parties(claim: Claim, today: date) -> list[Party]:
+    return [
+        Party(
+            obligor_no=o.obligor_no,
+            name=o.name,
+            role=o.role,
+            state=o.state,
+            liable=bool(o.liable),
+            lim_state=projections.effective_state(o.lim_state, o.completes_on, today),
+        )
+        for o in Obligor.select().where(Obligor.claim == claim.id).order_by(Obligor.obligor_no)
+    ]
+
+
+def _balance_now(claim: Claim, today: date) -> int:
+    return projections.balance_from_projection(claim, max(today, claim.last_entry_on)).total
+
+
+def _suspension_reason_checks(
+    session: Session, claim: Claim, reasons: list[str], tested_on: date | None
+) -> list[Check]:
     today = session.today()
-    checks: dict[str, Any] = {}
+    policy = session.config.policy
+    parties = _parties(claim, today)
+    out: list[Check] = []
+    for r in reasons:
+        if r == "whereabouts_unknown":
+            out.append(rules.whereabouts_unknown(parties))
+        elif r == "discharged_no_recourse":
+            out.append(rules.discharged_no_recourse(parties))
+        elif r == "inheritance_renounced":
+            out.append(rules.inheritance_renounced(parties))
+        elif r == "limitation_invoked":
+            out.append(rules.limitation_invoked(parties))
+        elif r == "small_balance":
+            out.append(
+                rules.small_balance(
+                    _balance_now(claim, today),
+                    claim.last_receipt_on,
+                    today,
+                    limit_yen=policy.small_balance_yen,
+                    quiet_months=policy.small_balance_quiet_months,
+                )
+            )
+        elif r == "insolvent":
+            out.append(rules.insolvent(tested_on, today, policy.means_test_valid_months))
+    return out
+
+
+def _date_answer(attested: dict[str, dict[str, Any]], key: str) -> date | None:
+    answer = attested.get(key, {}).get("answer")
+    return date.fromisoformat(answer) if answer else None
+
+
+def _evaluate(
+    session: Session, claim: Claim, kind: str, ob: Obligor | None, data: dict[str, Any]
+) -> tuple[Evaluation, dict[str, Any], dict[str, dict[str, Any]]]:
+    """The computed checks with their figures, the applicable items, and the clean data."""
+    _kind(kind)
+    today = session.today()
+    policy = session.config.policy
+    checks: list[Check] = []
+    computed: dict[str, Any] = {}
+    clean: dict[str, Any] = {}
+    if kind == "suspension":
+        reasons = data.get("reasons") or []
+        if isinstance(reasons, str):
+            reasons = [reasons]
+        if not isinstance(reasons, list):
+            reasons = [None]
+        unknown = [r for r in reasons if r not in SUSPENSION_REASONS]
+        if not reasons or unknown:
+            raise InputError(
+                "停止理由", f"{' / '.join(SUSPENSION_REASONS.values())} から選んでください"
+            )
+        reasons = list(dict.fromkeys(reasons))
+        clean = {"reasons": reasons}
+    items = _items(claim, kind, clean or data)
+    attested = _attested(items, data.get("attested"), today)
     if kind == "damages_waiver":
         amount = data.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
@@ -89,47 +377,160 @@ def _validate(
         maximum = ledger.max_waiver(
             projections.terms_of(claim), [projections.as_engine_entry(r) for r in rows], on
         )
-        checks["within_unpaid_damages"] = {"ok": amount <= maximum, "maximum": maximum}
-        data = {"amount": amount, "date": on.isoformat()}
-    elif kind in ("partial_release", "gl_release"):
+        computed = {"amount": amount, "maximum": maximum}
+        checks.append(
+            Check(
+                "within_unpaid_damages",
+                "未払損害金の範囲内",
+                amount <= maximum,
+                f"減免額 {amount:,}円（{on.isoformat()} の未払損害金 {maximum:,}円以内）",
+            )
+        )
+        clean = {"amount": amount, "date": on.isoformat()}
+    elif kind == "partial_release":
         if ob is None or ob.role != "joint_guarantor":
             raise InputError("関係人番号", "免除の対象は連帯保証人です")
         if not ob.liable:
             raise InputError("関係人番号", "この保証人はすでに免除されています")
-        release = data.get("release_amount")
-        if not isinstance(release, int) or isinstance(release, bool) or release < 0:
-            raise InputError("免除額", "0円以上の金額を入力してください")
-        data = {"release_amount": release, "payment": int(data.get("payment") or 0)}
-    elif kind == "suspension":
-        reasons = data.get("reasons") or []
-        unknown = [r for r in reasons if r not in SUSPENSION_REASONS]
-        if not reasons or unknown:
+        payment = _amount(data.get("payment"), "一部弁済額", "一部弁済額")
+        balance = _balance_now(claim, today)
+        if payment <= 0:
+            raise InputError("一部弁済額", "1円以上の金額を入力してください")
+        if payment > balance:
             raise InputError(
-                "停止理由", f"{' / '.join(SUSPENSION_REASONS.values())} から選んでください"
+                "一部弁済額",
+                f"保証人が負う残高 {balance:,}円以下の金額にしてください（値: {payment:,}円）",
             )
-        checks["claim_active"] = {"ok": claim.status == "active"}
-        if "small_balance" in reasons:
-            total = projections.balance_from_projection(claim, today).total
-            quiet = (
-                period_end(
-                    claim.last_receipt_on, months=session.config.policy.small_balance_quiet_months
-                )
-                < today
-                if claim.last_receipt_on
-                else True
+        receipts = [
+            (e.date, e.amount)
+            for e in LedgerEntry.select(LedgerEntry.date, LedgerEntry.amount)
+            .where(
+                (LedgerEntry.claim == claim.id)
+                & (LedgerEntry.payer == ob.id)
+                & (LedgerEntry.kind == "receipt")
+                & (LedgerEntry.cancelled == False)  # noqa: E712
+                & (LedgerEntry.date <= today)
             )
-            checks["small_balance"] = {
-                "ok": total <= session.config.policy.small_balance_yen and quiet,
-                "balance": total,
-            }
-        data = {"reasons": reasons}
+            .order_by(LedgerEntry.date, LedgerEntry.id)
+        ]
+        figures, record = rules.partial_release_checks(
+            receipts,
+            ob.birth_date,
+            today,
+            min_paying_years=policy.partial_release.min_paying_years,
+            max_gap_days=policy.partial_release.max_gap_days,
+        )
+        release = rules.release_amount(balance, payment)
+        computed = {**figures, "balance": balance, "payment": payment, "release_amount": release}
+        checks.extend(record)
+        checks.append(
+            rules.means_test_check(
+                _date_answer(attested, "means_test"), today, policy.means_test_valid_months
+            )
+        )
+        clean = {"payment": payment, "release_amount": release}
+    elif kind == "gl_release":
+        if ob is None or ob.role != "joint_guarantor":
+            raise InputError("関係人番号", "免除の対象は連帯保証人です")
+        if not ob.liable:
+            raise InputError("関係人番号", "この保証人はすでに免除されています")
+        typed = data.get("release_amount")
+        if not isinstance(typed, int) or isinstance(typed, bool) or typed < 0:
+            raise InputError("免除額", "0円以上の金額を入力してください")
+        clean = {"release_amount": typed, "payment": int(data.get("payment") or 0)}
+    elif kind == "suspension":
+        checks.append(
+            Check(
+                "claim_active",
+                "管理中の求償権",
+                claim.status == "active",
+                f"求償権の状態: {claim.status}" if claim.status != "active" else "管理中",
+            )
+        )
+        checks.extend(
+            _suspension_reason_checks(
+                session, claim, clean["reasons"], _date_answer(attested, "means_test")
+            )
+        )
+        computed = {
+            "balance": _balance_now(claim, today),
+            "last_receipt_on": _iso(claim.last_receipt_on),
+        }
     elif kind == "reactivation":
-        checks["claim_suspended"] = {"ok": claim.status == "suspended"}
-        data = {}
+        checks.append(
+            Check(
+                "claim_suspended",
+                "管理事務停止中",
+                claim.status == "suspended",
+                f"求償権の状態: {claim.status}",
+            )
+        )
     elif kind == "write_off":
-        checks["claim_suspended"] = {"ok": claim.status == "suspended"}
-        data = {}
-    return {"data": data, "checks": checks}
+        reasons = _suspension_reason_checks(session, claim, list(rules.COMPUTED_REASONS), None)
+        checks.append(rules.suspended_or_reason(claim.status, claim.status_since, reasons))
+        computed = {"balance": _balance_now(claim, today)}
+    return Evaluation(computed=computed, checks=checks, items=items), clean, attested
+
+
+def evaluate(
+    session: Session,
+    claim_no: str,
+    kind: str,
+    *,
+    obligor_no: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Evaluation:
+    """What a proposal would freeze, without storing anything (the proposal screen)."""
+    _kind(kind)
+    claim = find_claim(claim_no)
+    ob = _obligor(claim, obligor_no)
+    return _evaluate(session, claim, kind, ob, dict(data or {}))[0]
+
+
+def _failures(d: Decision) -> list[str]:
+    """Each failing check and each unanswered (or 不充足) item, in Japanese."""
+    out = []
+    for name, v in json.loads(d.checks or "{}").items():
+        if not v.get("ok"):
+            detail = v.get("detail")
+            out.append(f"{v.get('label', name)}: {detail}" if detail else f"{v.get('label', name)}")
+    labels = _labels(d.kind)
+    for a in (
+        ChecklistAnswer.select()
+        .where((ChecklistAnswer.decision == d.id) & (ChecklistAnswer.municipality == ""))
+        .order_by(ChecklistAnswer.id)
+    ):
+        label = labels.get(a.item_key, a.item_key)
+        if not a.status:
+            out.append(f"{label}: 未回答")
+        elif a.status == "不充足":
+            out.append(f"{label}: 不充足")
+    return out
+
+
+def list_decisions(
+    session: Session,
+    *,
+    pending: bool = False,
+    claim_no: str | None = None,
+    awaiting_me: bool = False,
+) -> list[Decision]:
+    """Decisions, oldest first; ``awaiting_me``: proposed by someone else, and this user's
+    role may approve them."""
+    q = Decision.select().order_by(Decision.id)
+    if pending or awaiting_me:
+        q = q.where(Decision.status == "proposed")
+    if claim_no is not None:
+        q = q.where(Decision.claim == find_claim(claim_no).id)
+    if awaiting_me:
+        policy = session.config.policy.approval
+        rank = ROLE_RANK[session.role]
+        if rank < ROLE_RANK[policy.min_role]:
+            return []
+        q = q.where(Decision.proposer != session.login)
+        if rank < ROLE_RANK[policy.min_role_high]:
+            q = q.where(Decision.kind.not_in(tuple(HIGH_KINDS)))
+    return list(q)
 
 
 def propose(
@@ -141,8 +542,8 @@ def propose(
     obligor_no: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> Decision:
-    if kind not in KINDS:
-        raise InputError("種類", f"{' / '.join(KINDS.values())} のいずれかを指定してください")
+    """Freeze the evaluation and the attested answers as a proposal (起案)."""
+    _kind(kind)
     reason = clean_text(reason, "理由", max_len=NOTE_MAX)
     if not reason:
         raise InputError("理由", "起案の理由を入力してください")
@@ -153,29 +554,61 @@ def propose(
         if kind == "reactivation":
             _require_suspended(claim)
         ob = _obligor(claim, obligor_no)
-        frozen = _validate(session, claim, kind, ob, dict(data or {}))
+        if kind in RELEASE_ON_PAYMENT and ob is not None:
+            _require_no_open_release(ob)
+        evaluation, clean, attested = _evaluate(session, claim, kind, ob, dict(data or {}))
+        checks = {
+            c.name: {"ok": c.ok, "detail": c.detail, "label": c.label} for c in evaluation.checks
+        }
         d = Decision.create(
             claim=claim,
             kind=kind,
             obligor=ob,
             status="proposed",
-            data=canonical_json(frozen["data"]),
-            checks=canonical_json(frozen["checks"]),
+            data=canonical_json({**clean, "computed": evaluation.computed}),
+            checks=canonical_json(checks),
             proposer=session.login,
             proposed_at=session.now(),
             reason=reason.strip(),
             created_at=session.now(),
         )
+        for key, _label in evaluation.items:
+            given = attested.get(key, {})
+            answered = bool(given.get("answer"))
+            ChecklistAnswer.create(
+                decision=d,
+                municipality="",
+                template=kind,
+                item_key=key,
+                status=given.get("answer"),
+                finding=given.get("note", ""),
+                answered_by=session.login if answered else None,
+                answered_at=session.now() if answered else None,
+            )
         audit.record(
             session.login,
             "decision.propose",
             "claim",
             claim.id,
-            after=decision_dict(d),
+            after={**decision_dict(d), "attested": attested},
             reason=reason.strip(),
             at=session.now(),
         )
         return d
+
+
+def _require_no_open_release(ob: Obligor) -> None:
+    """One release at a time: a pending one, or one approved and awaiting its payment."""
+    open_ = Decision.select().where(
+        (Decision.obligor == ob.id)
+        & Decision.kind.in_(RELEASE_ON_PAYMENT)
+        & Decision.status.in_(("proposed", "approved"))
+    )
+    if ob.liable and open_.exists():
+        raise InputError(
+            "関係人番号",
+            f"関係人 {ob.obligor_no} には起案中または一部弁済の入金待ちの免除決裁があります",
+        )
 
 
 def _require_suspended(claim: Claim) -> None:
@@ -220,12 +653,9 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
         claim = Claim.get_by_id(d.claim_id)
         if d.kind == "reactivation":
             _require_suspended(claim)  # written off since the proposal: no override reopens it
-        failing = [k for k, v in json.loads(d.checks).items() if not v.get("ok")]
+        failing = _failures(d)
         if failing and not (override_reason or "").strip():
-            raise InputError(
-                "オーバーライド理由",
-                f"確認項目 {', '.join(failing)} を満たしていません。承認するには理由を記録してください",
-            )
+            raise ApprovalRefused(failing)
         before = decision_dict(d)
         effect = _apply(session, d, claim)
         d.status = "approved"
@@ -240,10 +670,13 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
             "claim",
             claim.id,
             before=before,
-            after=decision_dict(d),
+            after={**decision_dict(d), "overridden": failing if d.override_reason else []},
             reason=d.override_reason,
             at=session.now(),
         )
+        if d.kind in RELEASE_ON_PAYMENT:  # the payment may already be in (dated today)
+            release_on_payment(session, claim, decision=d)
+            d = Decision.get_by_id(d.id)
         return d
 
 
@@ -301,7 +734,15 @@ def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
             session, claim, date.fromisoformat(data["date"]), data["amount"], d.id
         )
         return {"entry_id": entry.id}
-    if d.kind in ("partial_release", "gl_release"):
+    if d.kind in RELEASE_ON_PAYMENT:
+        # SPEC 4.10: released when the one-off payment is received, not by the approval
+        return {
+            "awaiting_payment": data.get("payment"),
+            "release_amount": data["release_amount"],
+            "obligor": d.obligor_id,
+            "on": today.isoformat(),
+        }
+    if d.kind == "gl_release":
         Obligor.update(liable=False, released_on=today).where(Obligor.id == d.obligor_id).execute()
         projections.recompute_clocks(claim)
         return {

@@ -8,8 +8,9 @@ stored.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from kyusho.errors import InputError, NotFound
@@ -21,9 +22,12 @@ from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
 from kyusho.vocab import RECEIPT_METHODS
 from models import audit
-from models.schema import Claim, LedgerEntry, Obligor
+from models.audit import canonical_json
+from models.schema import Claim, Decision, LedgerEntry, Obligor
 
 CLOSED = {"waived", "paid"}
+# decisions whose guarantor release waits for the one-off payment (SPEC 4.10)
+RELEASE_ON_PAYMENT = ("partial_release",)
 
 
 def entry_dict(e: LedgerEntry) -> dict[str, Any]:
@@ -152,7 +156,111 @@ def post_receipt(
             after=entry_dict(entry),
             at=session.now(),
         )
+        if release_on_payment(session, claim, entry=entry):
+            entry = LedgerEntry.get_by_id(entry.id)
         return entry
+
+
+def _day(at: datetime | date | str | None) -> date | None:
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.date() if isinstance(at, datetime) else at
+
+
+def _payment_due(d: Decision) -> int | None:
+    """The one-off payment an approved release still waits for (None once released)."""
+    if "released_on" in json.loads(d.effect or "{}"):
+        return None
+    payment = json.loads(d.data or "{}").get("payment")
+    return payment if isinstance(payment, int) and not isinstance(payment, bool) else None
+
+
+def release_on_payment(
+    session: Session,
+    claim: Claim,
+    *,
+    entry: LedgerEntry | None = None,
+    decision: Decision | None = None,
+) -> int:
+    """Release a guarantor whose partial release is approved once a receipt of at least the
+    one-off payment from them, dated on or after the approval, is in (SPEC 4.10).
+
+    Called for a new receipt (``entry``) and at approval (``decision``: a receipt dated that
+    day may already be in). The receipt is marked with the decision, so it cannot be
+    cancelled under the release; the clock becomes ``released`` from the receipt's date, a
+    fact ``rebuild`` recomputes the same way. Returns how many guarantors were released.
+    """
+    pairs: list[tuple[Decision, LedgerEntry]] = []
+    if entry is not None:
+        if entry.kind != "receipt" or entry.cancelled or entry.payer_id is None:
+            return 0
+        if entry.decision_id is not None:
+            return 0
+        for d in (
+            Decision.select()
+            .where(
+                (Decision.obligor == entry.payer_id)
+                & Decision.kind.in_(RELEASE_ON_PAYMENT)
+                & (Decision.status == "approved")
+            )
+            .order_by(Decision.id)
+        ):
+            due, approved_on = _payment_due(d), _day(d.decided_at)
+            if due is not None and approved_on is not None:
+                if entry.amount >= due and entry.date >= approved_on:
+                    pairs.append((d, entry))
+                    break
+    if decision is not None and decision.obligor_id is not None:
+        due, approved_on = _payment_due(decision), _day(decision.decided_at)
+        if due is not None and approved_on is not None:
+            found = (
+                LedgerEntry.select()
+                .where(
+                    (LedgerEntry.claim == claim.id)
+                    & (LedgerEntry.payer == decision.obligor_id)
+                    & (LedgerEntry.kind == "receipt")
+                    & (LedgerEntry.cancelled == False)  # noqa: E712
+                    & LedgerEntry.decision_id.is_null()
+                    & (LedgerEntry.date >= approved_on)
+                    & (LedgerEntry.amount >= due)
+                )
+                .order_by(LedgerEntry.date, LedgerEntry.id)
+                .first()
+            )
+            if found is not None:
+                pairs.append((decision, found))
+    released = 0
+    for d, receipt in pairs:
+        ob = Obligor.get_by_id(d.obligor_id)
+        if not ob.liable:
+            continue
+        Obligor.update(liable=False, released_on=receipt.date).where(Obligor.id == ob.id).execute()
+        LedgerEntry.update(decision_id=d.id).where(LedgerEntry.id == receipt.id).execute()
+        effect = {
+            **json.loads(d.effect or "{}"),
+            "released_obligor": ob.id,
+            "released_on": receipt.date.isoformat(),
+            "entry_id": receipt.id,
+        }
+        Decision.update(effect=canonical_json(effect)).where(Decision.id == d.id).execute()
+        audit.record(
+            session.login,
+            "decision.release",
+            "claim",
+            claim.id,
+            after={
+                "decision_id": d.id,
+                "obligor_no": ob.obligor_no,
+                "entry_id": receipt.id,
+                "amount": receipt.amount,
+                "released_on": receipt.date.isoformat(),
+            },
+            at=session.now(),
+        )
+        released += 1
+    if released:
+        projections.recompute_clocks(claim)
+    return released
 
 
 def post_cost(

@@ -17,6 +17,8 @@ Readings of SPEC 4.14 taken here:
 - 管理事務停止, 一部弁済免除, 経営者保証GL免除 and 求償権放棄 come from approved decisions
   dated in the period.
 - Recovery by staff is by the claim's current 担当.
+- Approvals with an override are every approved decision, of any kind, with an override
+  reason and decided in the period, listed with the approver (by name) and the reason.
 - Limitation completions are obligors still liable whose clock completed in the period (up to
   today) without a later renewal: the report lists them because there should be none.
 """
@@ -31,7 +33,14 @@ from typing import Any, cast
 from kyusho.errors import InputError
 from kyusho.rules import ledger
 from kyusho.rules.dates import fiscal_year_range
-from kyusho.rules.report_table import Completion, Figure, Report, StaffLine, build_items
+from kyusho.rules.report_table import (
+    Completion,
+    Figure,
+    Override,
+    Report,
+    StaffLine,
+    build_items,
+)
 from kyusho.services import projections
 from kyusho.services.session import Session
 from models.schema import MONTH_COLUMNS, Claim, Decision, Obligor, Staff
@@ -146,6 +155,35 @@ def _decisions(session: Session, start: date, end: date) -> dict[str, Figure]:
     return {k: Figure(c, a) for k, (c, a) in counts.items()}
 
 
+def _overrides(session: Session, start: date, end: date) -> list[Override]:
+    names = {s.login: s.name for s in Staff.select(Staff.login, Staff.name)}
+    query = (
+        Decision.select(Decision, Claim.claim_no)
+        .join(Claim)
+        .where(
+            (Decision.status == "approved")
+            & Decision.override_reason.is_null(False)
+            & (Decision.override_reason != "")
+        )
+    )
+    found = []
+    for d in query:
+        on = _decided_on(d, json.loads(d.effect or "{}"))
+        if start <= on <= end:
+            approver = d.approver or ""
+            found.append(
+                Override(
+                    d.id,
+                    d.claim.claim_no,
+                    d.kind,
+                    names.get(approver) or approver,
+                    on,
+                    d.override_reason or "",
+                )
+            )
+    return sorted(found, key=lambda o: (o.decided_on, o.decision_id))
+
+
 def _completions(session: Session, start: date, end: date) -> tuple[int, list[Completion]]:
     upto = min(end, session.today())
     if upto < start:
@@ -256,6 +294,7 @@ def fy_report(session: Session, fy: int) -> Report:
         staff=_staff_lines(session, staff),
         completions=count,
         completion_list=listed,
+        overrides=_overrides(session, start, end),
     )
 
 
@@ -351,6 +390,7 @@ def range_report(session: Session, start: date, end: date) -> Report:
         staff=_staff_lines(session, staff),
         completions=count,
         completion_list=listed,
+        overrides=_overrides(session, start, end),
     )
 
 
