@@ -818,33 +818,24 @@ def _cmd_decision_withdraw(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
-
-
 def _cmd_decision_print(args: argparse.Namespace) -> int:
     """決裁書 to FILE: never over an existing file without --force, never over the database."""
-    from kyusho.documents.decision import decision_document
-    from kyusho.files import output_path, write_atomically
+    from kyusho.documents.decision import decision_id
+    from kyusho.files import output_path
+    from kyusho.services.printing import document_format, write_decision
 
-    fmt = args.format or FORMAT_SUFFIXES.get(Path(args.out).suffix.lower())
-    if fmt is None:
-        raise CliError(
-            "--format: html / md / pdf のいずれかを指定してください（拡張子から判断できません）"
-        )
-    config = _config(args)
-    dest = output_path(args.out, "--out", force=args.force, protect=_protected(args, config))
+    fmt = document_format(args.out, args.format, "--format")
+    config = _config(args)  # refused before the database is opened, as for every output
+    output_path(args.out, "--out", force=args.force, protect=_protected(args, config))
     session = _session(args)
-    document = decision_document(session, _decision(session, args.id))
-    content = document.content(fmt)
-    if content is None:
-        print(
-            f"kyusho: PDF は作成しませんでした: {show_text(document.pdf_unavailable() or '不明な理由')}。"
-            "--format html か md なら出力できます",
-            file=sys.stderr,
-        )
+    number = decision_id(args.id, "ID")
+    try:
+        dest = write_decision(session, number, args.out, fmt=fmt, force=args.force, field="--out")
+    except KyushoError as exc:
+        if isinstance(exc, InputError):
+            raise
+        print(f"kyusho: {show_text(exc)}", file=sys.stderr)
         return EXIT_FAIL
-    dest = output_path(dest, "--out", force=args.force, protect=[session.db_path])
-    write_atomically(dest, content, field="--out")
     print(f"{show_text(dest)} に決裁書を書き出しました。")
     return EXIT_OK
 

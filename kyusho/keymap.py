@@ -59,6 +59,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "decision_view.approve",
         "decision_view.reject",
         "decision_view.withdraw",
+        "decision_view.print",
         # 年度報告
         "report.previous_year",
         "report.next_year",

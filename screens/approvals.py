@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from kyusho.rules.dates import format_date, format_datetime
-from kyusho.services import decisions
+from kyusho.services import decisions, printing
 from kyusho.services.staff import list_staff
 from kyusho.vocab import DECISION_KINDS, DECISION_STATUSES
 from screens.context import context, deliver, failure, watch_as_of
@@ -272,6 +272,7 @@ class DecisionViewScreen(Screen[None]):
         Binding("a", "approve", "承認", id="decision_view.approve"),
         Binding("r", "reject", "否決", id="decision_view.reject"),
         Binding("w", "withdraw", "取下げ", id="decision_view.withdraw"),
+        Binding("p", "print", "決裁書", id="decision_view.print"),
     ]
     DEFAULT_CSS = """
     DecisionViewScreen #decision-view-body { height: 1fr; padding: 0 1; }
@@ -325,7 +326,7 @@ class DecisionViewScreen(Screen[None]):
             Text(f"決裁 {self.decision_id} — {kind} {record['claim_no']}")
         )
         self.query_one("#decision-view-text", Static).update(decision_text(record, names, style))
-        keys = "↑↓ PgUp PgDn スクロール"
+        keys = "↑↓ PgUp PgDn スクロール  p 決裁書"
         if record["status"] == "proposed":
             keys += "  a 承認  r 否決  w 取下げ（起案者）"
         self.query_one("#decision-view-keys", Static).update(Text(keys))
@@ -428,6 +429,27 @@ class DecisionViewScreen(Screen[None]):
                 self.notify(escape(f"{self._summary()} を{verb}しました")) if r else None,
                 self.reload(),
             ),
+        )
+
+    def action_print(self) -> None:
+        """p: write the 決裁書 to a file (HTML, Markdown or PDF by the name's extension)."""
+        session = context(self).session
+        decision_id = self.decision_id
+
+        def save(v: dict[str, Any]) -> Any:
+            return printing.write_decision(session, decision_id, v["dest"])
+
+        spec = FormSpec(
+            title=f"決裁書 {decision_id} を書き出す",
+            note="拡張子で形式が決まります: .html / .md / .pdf（PDF は日本語フォントがある場合）。"
+            "同じ名前のファイルがあるときは書き出しません。",
+            fields=[Field("dest", "出力先", default=f"~/決裁書-{decision_id}.html")],
+            save=save,
+            save_label="書き出す",
+        )
+        self.app.push_screen(
+            FormScreen(spec),
+            lambda path: self.notify(escape(f"{path} に書き出しました")) if path else None,
         )
 
     def action_reject(self) -> None:

@@ -204,6 +204,44 @@ async def test_decisions_tab_enter_opens_the_decision(demo_path):
         assert "損害金減免" in str(view.query_one("#decision-view-text", Static).content)
 
 
+async def test_p_on_a_decision_writes_its_kessaisho_and_never_over_a_file(demo_path, tmp_path):
+    """p on a decision: the 決裁書 goes to the file named (HTML here), and a second time to the
+    same name is refused with the form still open, the first file untouched."""
+    from screens.form import FormScreen
+
+    session = make_session(demo_path)
+    claim_no = _first_active_claim()
+    d = decisions.propose(
+        session, claim_no, "damages_waiver", reason="分割継続の条件", data={"amount": 1000}
+    )
+    dest = tmp_path / "kessai.html"
+    app = _app(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_claim(claim_no)
+        await settle(pilot)
+        await pilot.press("6", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DecisionViewScreen) and app.screen.decision_id == d.id
+        for attempt in (1, 2):
+            await pilot.press("p")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, FormScreen)
+            form.query_one("#f-dest").value = str(dest)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            if attempt == 1:
+                assert isinstance(app.screen, DecisionViewScreen)
+                first = dest.read_text(encoding="utf-8")
+                assert "損害金減免" in first and claim_no in first
+            else:
+                assert isinstance(app.screen, FormScreen)  # refused, saying why
+                error = str(app.screen.query_one("#form-error", Static).content)
+                assert "出力先" in error
+                assert dest.read_text(encoding="utf-8") == first
+
+
 def test_snapshot_proposal_facts(demo_path, snap_compare):
     """The computed facts of a 所在不明 suspension on a claim whose obligors are all 通常."""
 

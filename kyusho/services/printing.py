@@ -1,0 +1,47 @@
+"""Writing documents to files: one path for the command line and the screens.
+
+A document goes to a file only through ``files.output_path`` (never over an existing file
+without ``force``, never over the database or its companions) and ``write_atomically``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kyusho.documents.decision import decision_document, find_decision
+from kyusho.errors import InputError, KyushoError
+from kyusho.files import output_path, write_atomically
+from kyusho.services.session import Session
+
+FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
+
+
+def document_format(dest: str | Path, fmt: str | None, field: str) -> str:
+    """``fmt``, or the format the file name's extension says."""
+    found = fmt or FORMAT_SUFFIXES.get(Path(dest).suffix.lower())
+    if found is None:
+        raise InputError(
+            field, "拡張子を .html / .md / .pdf にするか、形式（html / md / pdf）を指定してください"
+        )
+    return found
+
+
+def write_decision(
+    session: Session,
+    decision_id: int,
+    dest: str | Path,
+    *,
+    fmt: str | None = None,
+    force: bool = False,
+    field: str = "出力先",
+) -> Path:
+    """The 決裁書 of ``decision_id`` written to ``dest``; the path written."""
+    fmt = document_format(dest, fmt, field)
+    path = output_path(dest, field, force=force, protect=[session.db_path])
+    document = decision_document(session, find_decision(session, decision_id, "決裁番号"))
+    content = document.content(fmt)
+    if content is None:
+        why = document.pdf_unavailable() or "不明な理由"
+        raise KyushoError(f"PDF は作成しませんでした: {why}。html か md なら出力できます")
+    write_atomically(path, content, field=field)
+    return path
