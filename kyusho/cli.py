@@ -136,8 +136,27 @@ def build_parser() -> Parser:
         out = r_.add_mutually_exclusive_group()
         out.add_argument("--json", action="store_true", help="JSON を標準出力へ")
         out.add_argument("--csv", metavar="F", help="表を CSV ファイルへ")
-        out.add_argument("--xlsx", metavar="F", help="表を XLSX ファイルへ（未対応）")
+        out.add_argument("--xlsx", metavar="F", help="表を XLSX ファイルへ")
         r_.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
+
+    ex = command(
+        sub, "export", _cmd_export, reads=True, help="求償権・入金・債権台帳を CSV / XLSX へ"
+    )
+    ex.add_argument("kind", choices=["claims", "ledger", "register"])
+    ex.add_argument("--format", required=True, choices=["csv", "xlsx"], help="形式")
+    ex.add_argument("file", metavar="F", help="出力ファイル")
+    ex.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
+
+    rm = command(sub, "remittance", _cmd_help, help="公庫 回収金納付")
+    rmsub = group(rm, "remittance_command", required=True)
+    rl = command(rmsub, "ledger", _cmd_remittance_ledger, reads=True, help="回収金納付の台帳")
+    rl.add_argument("year", metavar="FY", help="西暦の年度（例: 2025）")
+    rl.add_argument("--half", type=int, choices=[1, 2], help="1 = 上期、2 = 下期")
+    rout = rl.add_mutually_exclusive_group()
+    rout.add_argument("--json", action="store_true", help="JSON を標準出力へ")
+    rout.add_argument("--csv", metavar="F", help="CSV ファイルへ")
+    rout.add_argument("--xlsx", metavar="F", help="XLSX ファイルへ")
+    rl.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
 
     a = command(sub, "audit", _cmd_help, help="監査証跡")
     asub = group(a, "audit_command", required=True)
@@ -594,24 +613,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from kyusho.rules.report_table import report_csv, report_json, text_lines
     from kyusho.services import reports
 
-    if args.xlsx is not None:
-        raise CliError("--xlsx: XLSX 出力はこの版ではまだ使えません（--csv を使ってください）")
-    dest = None
-    if args.csv is not None:  # checked before the report is computed, and again after
+    dest, field = None, "--csv" if args.csv is not None else "--xlsx"
+    target = args.csv if args.csv is not None else args.xlsx
+    if target is not None:  # checked before the report is computed, and again after
         config = _config(args)
-        dest = output_path(args.csv, "--csv", force=args.force, protect=_protected(args, config))
+        dest = output_path(target, field, force=args.force, protect=_protected(args, config))
     if args.report_command == "fy":
-        text = args.year.strip()
-        if not (text.isascii() and text.isdigit()):
-            raise CliError(f"YEAR: 西暦の年度を数字で指定してください（例: 2025）（値: {text!r}）")
+        year = _year(args.year, "YEAR")
         session = _session(args)
-        report = reports.fy_report(session, int(text))
+        report = reports.fy_report(session, year)
     else:
         start, end = parse_date(args.start, "START"), parse_date(args.end, "END")
         session = _session(args)
         report = reports.range_report(session, start, end)
     if args.json:
         print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+    elif dest is not None and args.xlsx is not None:
+        from kyusho.services.exports import write_report_xlsx
+
+        dest = output_path(dest, field, force=args.force, protect=[session.db_path])
+        write_report_xlsx(report, dest, field=field, date_style=session.config.dates)
+        print(f"{show_text(dest)} に書き出しました。")
     elif dest is not None:
         dest = output_path(dest, "--csv", force=args.force, protect=[session.db_path])
         # with a BOM: Excel, which most 協会 staff open CSV in, then reads UTF-8
@@ -619,6 +641,71 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"{show_text(dest)} に書き出しました。")
     else:
         print("\n".join(text_lines(report, session.config.dates)))  # JSON and CSV stay ISO
+    return EXIT_OK
+
+
+def _year(text: str, name: str) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        raise CliError(f"{name}: 西暦の年度を数字で指定してください（例: 2025）（値: {text!r}）")
+    return int(text)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    """SPEC 4.16: the path is checked before anything is read, rows stream to a temporary
+    file renamed into place, and progress shows on a terminal."""
+    from kyusho.files import output_path
+    from kyusho.services import exports
+
+    config = _config(args)
+    dest = output_path(args.file, "F", force=args.force, protect=_protected(args, config))
+    session = _session(args)
+    dest = output_path(dest, "F", force=args.force, protect=[session.db_path])
+    rows = exports.export(
+        session, args.kind, args.format, dest, field="F", progress=_progress_printer()
+    )
+    print(f"{show_text(dest)} に {rows:,} 行を書き出しました。")
+    return EXIT_OK
+
+
+def _cmd_remittance_ledger(args: argparse.Namespace) -> int:
+    from kyusho.files import output_path
+    from kyusho.rules.dates import format_date
+    from kyusho.services import exports, remittance
+
+    fy = _year(args.year, "FY")
+    field = "--csv" if args.csv is not None else "--xlsx"
+    target = args.csv if args.csv is not None else args.xlsx
+    dest = None
+    if target is not None:
+        config = _config(args)
+        dest = output_path(target, field, force=args.force, protect=_protected(args, config))
+    session = _session(args)
+    if dest is not None:
+        dest = output_path(dest, field, force=args.force, protect=[session.db_path])
+        fmt = "csv" if args.csv is not None else "xlsx"
+        rows = exports.write_remittance(session, fy, args.half, fmt, dest, field=field)
+        print(f"{show_text(dest)} に {rows:,} 行を書き出しました。")
+        return EXIT_OK
+    found = remittance.ledger(session, fy, args.half)
+    if args.json:
+        _print_json(found.json())
+        return EXIT_OK
+    header, rows = found.table()
+    style = session.config.dates
+    print("\t".join(header))
+    for row in rows:
+        print(
+            "\t".join(
+                format_date(v, style)
+                if isinstance(v, date)
+                else (f"{v:,}" if isinstance(v, int) else show_text("" if v is None else v))
+                for v in row
+            )
+        )
+    for h in found.json()["halves"]:
+        label = {1: "上期", 2: "下期"}.get(h["half"], str(h["half"]))
+        print(f"{label} 計 {h['total']:,}円")
     return EXIT_OK
 
 

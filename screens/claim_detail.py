@@ -210,10 +210,14 @@ CLAIM_FIELDS = {
     "staff": "担当者",
     "note": "メモ",
     "status": "状態",
+    "insurance_type": "保険種類",
+    "cover_ratio": "てん補率",
+    "insurance_paid": "保険金",
+    "insurance_paid_on": "保険金受領日",
 }
 
 
-def _history_detail(action: str, after: dict, style: str) -> str:
+def _history_detail(action: str, after: dict, style: str, before: dict | None = None) -> str:
     """The one line a collector reads for a recorded write (amounts, kinds, dates)."""
 
     def d(key: str) -> str:
@@ -240,19 +244,24 @@ def _history_detail(action: str, after: dict, style: str) -> str:
     if kind == "claim":
         if verb == "status":
             return CLAIM_STATUSES.get(str(after.get("status")), "")
-        return "・".join(CLAIM_FIELDS.get(k, k) for k in after if k in CLAIM_FIELDS)
+        changed = [k for k in after if k in CLAIM_FIELDS]
+        if before:  # only what the edit changed, not every field of the snapshot
+            changed = [k for k in changed if before.get(k) != after.get(k)] or changed
+        return "・".join(CLAIM_FIELDS[k] for k in changed)
     if kind == "decision":
         return DECISION_KINDS.get(str(after.get("kind")), str(after.get("kind") or ""))
     return ""
 
 
-def history_line(action: str, after: dict, style: str) -> tuple[str, str]:
+def history_line(
+    action: str, after: dict, style: str, before: dict | None = None
+) -> tuple[str, str]:
     """(操作, 内容) of a history row: 「入金を記録」「100,000円 R8.11.22」."""
     label = HISTORY_ACTIONS.get(action)
     if label is None:
         kind, _, verb = action.partition(".")
         label = f"{ENTRY_KINDS.get(kind, kind)} {verb}".strip()
-    return label, _history_detail(action, after, style)
+    return label, _history_detail(action, after, style, before)
 
 
 class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
@@ -620,6 +629,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         extra = []
         if view.municipalities:
             extra.append("損失補償 " + "・".join(view.municipalities))
+        if c.insurance_type or c.cover_ratio or c.insurance_paid is not None:
+            extra.append(self._insurance(c))
         if c.status == "written_off" and c.written_off_amount is not None:
             extra.append(
                 f"償却額 {format_yen(c.written_off_amount)}（{self._d(c.written_off_on)}）"
@@ -638,6 +649,18 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
                 pass
             self._start_obligor = None
         self._show_row()
+
+    def _insurance(self, c) -> str:
+        """保険 普通保険 てん補率80% 保険金 8,000,000円（R6.7.10受領）, or 保険金 未受領."""
+        parts = [f"保険 {c.insurance_type or '—'}"]
+        if c.cover_ratio:
+            parts.append(f"てん補率{c.cover_ratio}%")
+        if c.insurance_paid is not None:
+            received = f"（{self._d(c.insurance_paid_on)}受領）" if c.insurance_paid_on else ""
+            parts.append(f"保険金 {format_yen(c.insurance_paid)}{received}")
+        else:
+            parts.append("保険金 未受領")
+        return " ".join(parts)
 
     def _fill_table(self, key: str, view: ClaimView) -> None:
         """Replace the table's rows, keeping the cursor on the same record (or row) as before."""
@@ -797,7 +820,13 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         style = context(self).date_style()
         for h in view.history:
             after = json.loads(h.after) if h.after else {}
-            label, detail = history_line(h.action, after if isinstance(after, dict) else {}, style)
+            before = json.loads(h.before) if h.before else {}
+            label, detail = history_line(
+                h.action,
+                after if isinstance(after, dict) else {},
+                style,
+                before if isinstance(before, dict) else None,
+            )
             try:
                 at = format_datetime(datetime.fromisoformat(h.at), style)
             except ValueError:

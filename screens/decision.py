@@ -29,8 +29,8 @@ from kyusho.vocab import DECISION_KINDS
 from screens.context import context, deliver, failure
 from screens.widgets import KeyBar, StatusLine
 
-# The kinds offered here, in the order of their keys (1…); gl_release and waiver have their
-# own screens (the next version): gl_release is offered and says so if evaluate refuses it.
+# The kinds offered here, in the order of their keys (1…); gl_release has its own screen
+# (screens/gl.py: the asset inventory and the live GL figures), opened from key 6.
 KIND_KEYS = (
     "suspension",
     "reactivation",
@@ -253,18 +253,32 @@ class DecisionScreen(Screen[Any]):
         self._keys(f"1〜{len(KIND_KEYS)} 種類を選ぶ  Esc やめる")
 
     def choose_kind(self, kind: str) -> None:
-        if kind == "gl_release":
-            self._error("経営者保証GLは別の画面で（次の版）")
-            return
         if kind in NEEDS_OBLIGOR and self.obligor_no is None:
             self._error(
                 "免除の対象の保証人を、関係人タブ（1）でカーソルを合わせてから d で選んでください"
             )
             return
+        if kind == "gl_release":
+            self.open_gl()
+            return
         self.kind = kind
         self.data = {}
         self.reasons = []
         self.show_inputs()
+
+    def open_gl(self) -> None:
+        """The GL settlement has its own screen; its proposal closes this one too."""
+        from screens.gl import GLScreen
+
+        assert self.obligor_no is not None
+        self.app.push_screen(
+            GLScreen(self.claim_no, obligor_no=self.obligor_no, obligor_name=self.obligor_name),
+            self._gl_closed,
+        )
+
+    def _gl_closed(self, decision_id: int | None) -> None:
+        if decision_id is not None or self._start_kind == "gl_release":
+            self.dismiss(decision_id)
 
     def on_key(self, event: events.Key) -> None:
         """Number keys choose the kind (step 1) or toggle a suspension reason (step 2)."""

@@ -288,11 +288,14 @@ class FormScreen(ModalScreen[Any]):
         values, errors = self.parse_all()
         preview = self.query_one("#form-preview", Static)
         if errors:
-            # while typing, only say what is missing or wrong once something was entered
+            # while typing, only say what is missing or wrong once something was entered; after
+            # a refused save the error line already says it (never the same message twice)
             shown = [
                 e
                 for e in errors
-                if e.message != "入力してください" and e.message != "選んでください"
+                if e.message != "入力してください"
+                and e.message != "選んでください"
+                and self._refused is None
             ]
             preview.update(Text("\n".join(str(e) for e in shown)))
             return

@@ -374,14 +374,27 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
         "programme": c.programme or None,
         "staff": view.staff_login or None,
         "note": c.note or None,
+        "insurance_type": c.insurance_type or None,
+        "cover_ratio": c.cover_ratio or None,
+        "insurance_paid": c.insurance_paid,
+        "insurance_paid_on": c.insurance_paid_on,
     }
 
     def save(v: dict[str, Any]) -> Any:
-        from kyusho.rules.money import parse_rate
+        from decimal import Decimal
+
+        from kyusho.rules.money import parse_percent, parse_rate
 
         wanted = dict(v)
         reason = wanted.pop("reason") or ""
         wanted["damages_rate"] = str(parse_rate(wanted["damages_rate"], "損害金率"))
+        if wanted.get("cover_ratio"):
+            ratio = parse_percent(
+                wanted["cover_ratio"], "てん補率", maximum=Decimal(100), example="80"
+            )
+            # 80.0 typed over a stored 80 is no change (it would ask for a reason)
+            same = current["cover_ratio"] is not None and ratio == Decimal(current["cover_ratio"])
+            wanted["cover_ratio"] = current["cover_ratio"] if same else str(ratio)
         changes = {k: val for k, val in wanted.items() if val != current[k] and k in current}
         if "programme" in changes:
             changes["programme"] = changes["programme"] or None
@@ -393,7 +406,10 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
 
     return FormSpec(
         title=f"求償権の編集 — {c.claim_no}（版 {opened_version}）",
-        note="充当順序・損害金率を変えると全入金を充当し直します（理由が必要）。",
+        note=(
+            "充当順序・損害金率を変えると全入金を充当し直します（理由が必要）。"
+            "受領済みの保険金・てん補率・受領日の変更は公庫納付額を改めます（理由が必要）。"
+        ),
         fields=[
             Field(
                 "allocation_order",
@@ -414,6 +430,38 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
                 default=view.staff_login or None,
             ),
             Field("note", "メモ", "text", required=False, default=c.note or ""),
+            Field(
+                "insurance_type",
+                "保険種類",
+                "text",
+                required=False,
+                default=c.insurance_type or "",
+                placeholder="普通保険",
+            ),
+            Field(
+                "cover_ratio",
+                "てん補率（%）",
+                "text",
+                required=False,
+                default=c.cover_ratio or "",
+                placeholder="80",
+            ),
+            Field(
+                "insurance_paid",
+                "保険金",
+                "amount",
+                required=False,
+                default="" if c.insurance_paid is None else f"{c.insurance_paid:,}",
+            ),
+            Field(
+                "insurance_paid_on",
+                "保険金受領日",
+                "date",
+                required=False,
+                default=format_date(c.insurance_paid_on, session.config.dates)
+                if c.insurance_paid_on
+                else "",
+            ),
             # required when the rate or the allocation order changes (the service says so)
             Field("reason", "理由", "text", required=False, optional_hint=""),
         ],

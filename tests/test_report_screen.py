@@ -108,3 +108,89 @@ async def test_a_change_by_someone_else_adds_up_the_report_once(demo_session, mo
         await settle(pilot)
         assert calls == [2026, 2026]
         assert shown(app) == "\n".join(text_lines(fy_report(demo_session, 2026), "wareki")[1:])
+
+
+async def _type_path(pilot, path) -> None:
+    from textual.widgets import Input
+
+    pilot.app.screen.query_one("#export-path", Input).value = str(path)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def _message(app) -> str:
+    return str(app.screen.query_one("#export-message", Static).content)
+
+
+async def test_x_writes_the_register_to_the_typed_path_and_asks_before_replacing(
+    demo_session, tmp_path
+):
+    import openpyxl
+    from textual.widgets import ProgressBar
+
+    from models.schema import Obligor
+
+    dest = tmp_path / "台帳.xlsx"
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ReportScreen(2025))
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await _type_path(pilot, dest)
+        assert dest.is_file()
+        sheet = openpyxl.load_workbook(dest).active
+        assert sheet.title == "債権台帳"
+        assert sheet.max_row == Obligor.select().count() + 1  # one row per obligor, a header
+        bar = app.screen.query_one("#export-progress", ProgressBar)
+        assert bar.percentage == 1
+        assert "書き出しました" in _message(app)
+        # the same name again: refused, nothing written, until Enter is pressed once more
+        dest.write_bytes(b"old")
+        await _type_path(pilot, dest)
+        assert dest.read_bytes() == b"old"
+        assert "すでにあります" in _message(app) and "もう一度 Enter" in _message(app)
+        await _type_path(pilot, dest)
+        assert dest.read_bytes()[:2] == b"PK"  # an XLSX (zip) replaced it
+
+
+async def test_n_writes_the_years_remittance_ledger_and_esc_closes_the_line(demo_session, tmp_path):
+    dest = tmp_path / "納付.csv"
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ReportScreen(2025))
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await _type_path(pilot, dest)
+        text = dest.read_bytes()
+        assert text.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+        assert "求償権番号" in text.decode("utf-8-sig").splitlines()[0]
+        await _type_path(pilot, tmp_path / "x.txt")
+        assert ".csv か .xlsx" in _message(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        assert not app.screen.query_one("#export-bar").display
+
+
+async def test_l_shows_the_years_remittance_ledger_on_screen_and_esc_comes_back(demo_session):
+    """The 公庫 ledger is one key from the report: by half year, per claim, totals."""
+    from screens.remittance import RemittanceScreen
+
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, RemittanceScreen)
+        assert app.screen.fy == report.fy
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is report

@@ -251,3 +251,54 @@ def test_approvals_given_with_an_override_are_reported_per_kind_with_approver_an
     assert report_json(fy_report(book, 2025))["overrides"]["count"] == 0
     assert "オーバーライドによる承認: 0 件" in text_lines(fy_report(book, 2025))
     assert report_json(range_as_fy(book, 2026))["overrides"] == report_json(r)["overrides"]
+
+
+def test_servicer_receipts_are_their_own_item(demo_session):
+    from kyusho.services.entries import post_receipt
+    from models.schema import Claim as _Claim
+
+    claim = _Claim.select().where(_Claim.status == "active").order_by(_Claim.id).first()
+    before = fy_report(demo_session, 2026).item("servicer_recovery").now
+    with demo_session.writing():
+        post_receipt(demo_session, claim.claim_no, date(2026, 11, 20), 30_000, 1, servicer=True)
+    for report in (fy_report(demo_session, 2026), range_as_fy(demo_session, 2026)):
+        item = report.item("servicer_recovery")
+        assert (item.now.count, item.now.amount) == (before.count + 1, before.amount + 30_000)
+        assert item.label == "うちサービサー回収"
+
+
+def test_claims_suspended_without_a_decision_count_by_their_status_date(demo_session):
+    from kyusho.rules.dates import fiscal_year_range
+    from models.schema import Claim as _Claim
+
+    start, end = fiscal_year_range(2025)
+    suspended = _Claim.select().where(
+        (_Claim.status == "suspended") & _Claim.status_since.between(start, end)
+    )
+    assert suspended.count() > 0
+    item = fy_report(demo_session, 2025).item("suspension")
+    assert item.now.count == suspended.count()
+    assert item.now.amount > 0
+
+
+def test_the_fy_report_shows_the_years_remittances(demo_session, monkeypatch):
+    from types import SimpleNamespace
+
+    from kyusho.rules.report_table import report_json, text_lines
+    from kyusho.services import remittance
+
+    def ledger(session, fiscal_year, half=None):
+        return SimpleNamespace(
+            json=lambda: {
+                "fiscal_year": fiscal_year,
+                "rows": [],
+                "halves": [{"half": 1, "total": 12_345}, {"half": 2, "total": 0}],
+            }
+        )
+
+    monkeypatch.setattr(remittance, "ledger", ledger)
+    report = fy_report(demo_session, 2025)
+    assert report.remittances == {1: 12_345, 2: 0}
+    text = "\n".join(text_lines(report))
+    assert "公庫納付" in text and "12,345円" in text
+    assert report_json(report)["remittances"]["total"] == 12_345

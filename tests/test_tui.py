@@ -262,8 +262,10 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
     import screens.contact_view
     import screens.decision
     import screens.form
+    import screens.gl
     import screens.help
     import screens.home
+    import screens.remittance
     import screens.report
     import screens.virtual_table
     import screens.widgets
@@ -281,6 +283,8 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.decision.DecisionScreen,
         screens.approvals.ApprovalsScreen,
         screens.approvals.DecisionViewScreen,
+        screens.remittance.RemittanceScreen,
+        screens.gl.GLScreen,
         screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
         screens.widgets.ListTable,

@@ -12,6 +12,7 @@ from typing import Any
 
 from kyusho.documents import Document, DocumentSettings, render
 from kyusho.errors import InputError, NotFound
+from kyusho.rules.gl import CHECK_LABELS, living_cost_table
 from kyusho.services import decisions
 from kyusho.services.session import Session
 from kyusho.vocab import CLAIM_STATUSES, DECISION_KINDS, DECISION_STATUSES, ROLES
@@ -90,6 +91,9 @@ def decision_context(session: Session, d: Decision) -> dict[str, Any]:
         }
         for k, v in (record.get("checks") or {}).items()
     ]
+    if d.kind == "gl_release":  # in the order of the calculation, not alphabetical
+        order = list(CHECK_LABELS)
+        checks.sort(key=lambda c: order.index(c["name"]) if c["name"] in order else len(order))
     attested = [
         {
             "key": k,
@@ -101,6 +105,10 @@ def decision_context(session: Session, d: Decision) -> dict[str, Any]:
     ]
     facts = {k: v for k, v in (record.get("data") or {}).items() if k != "attested"}
     computed = record.get("computed") or {}
+    gl = gl_context(facts, computed) if d.kind == "gl_release" else None
+    if gl is not None:  # printed as the inventory and the calculation instead
+        facts = {k: v for k, v in facts.items() if k not in GL_FACT_KEYS}
+        computed = {}
     return {
         "decision": record,
         "kind_label": record.get("kind_label") or DECISION_KINDS.get(d.kind, d.kind),
@@ -119,10 +127,92 @@ def decision_context(session: Session, d: Decision) -> dict[str, Any]:
         "computed": [figure(k, v) for k, v in computed.items() if k not in facts],
         "checks": checks,
         "failing": [c for c in checks if not c["ok"]],
+        "gl": gl,
         "attested": attested,
         "proposer": person(d.proposer),
         "approver": person(d.approver),
         "printed_at": session.now(),
+    }
+
+
+GL_FACT_KEYS = frozenset(
+    {
+        "reference_date",
+        "gl_type",
+        "assets",
+        "living_requested",
+        "bankruptcy_dividend",
+        "recovery_increase",
+        "expert",
+        "payment",
+        "release_amount",
+    }
+)
+
+
+def _yen(value: Any) -> str:
+    return f"{value:,}円" if isinstance(value, int) and not isinstance(value, bool) else "—"
+
+
+def gl_context(facts: dict[str, Any], computed: dict[str, Any]) -> dict[str, Any]:
+    """The GL settlement as a manager checks it on paper (SPEC 4.11): the frozen inventory
+    line by line, then each figure with how it was reached."""
+    assets = [
+        {
+            "no": i,
+            "kind": a.get("kind", ""),
+            "description": a.get("description", ""),
+            "value": _yen(a.get("value")),
+            "exempt": "○" if a.get("exempt") else "",
+            "home": "○" if a.get("home") else "",
+            "keep": "○" if a.get("keep") else "",
+        }
+        for i, a in enumerate(facts.get("assets") or [], 1)
+    ]
+    c = computed
+    table = living_cost_table()
+    monthly = table.monthly_yen
+    age = f"{c.get('age')}歳（基準時 {facts.get('reference_date', '—')}、{c.get('band', '—')}"
+    age += f" {c.get('living_days')}日）"
+    steps = [
+        ("資産合計", "財産目録の評価額の合計", c.get("assets_total")),
+        (
+            "自由財産の現金",
+            f"現金（預金を除く）のうち {_yen(table.free_property_cash_yen)} まで",
+            c.get("free_cash"),
+        ),
+        ("差押禁止財産", "差押禁止の資産の合計", c.get("exempt_total")),
+        ("自由財産", "自由財産の現金 ＋ 差押禁止財産", c.get("free_property")),
+        (
+            "生計費の上限",
+            f"{monthly:,}円 × {c.get('living_days')}日 ÷ 30",
+            c.get("living_cap"),
+        ),
+        ("生計費（申出）", "現金・預金から残す額", facts.get("living_requested")),
+        (
+            "現金・預金（自由財産の現金を除く）",
+            "残したい・差押禁止以外の現金・預金 − 自由財産の現金",
+            c.get("liquid_available"),
+        ),
+        ("残したい資産", "「残したい」資産の合計（自宅を含む）", c.get("kept_total")),
+        ("インセンティブ資産", "生計費 ＋ 残したい資産", c.get("incentive")),
+        ("回収見込額の増加額", "支援専門家の報告による（協会分）", facts.get("recovery_increase")),
+        ("残存資産", "自由財産 ＋ インセンティブ資産", c.get("retained")),
+        ("弁済額", "資産合計 − 残存資産", c.get("payment")),
+        ("破産配当見込額", "協会分", facts.get("bankruptcy_dividend")),
+        ("保証債務の残高", "起案日にこの保証人が負う残高", c.get("liability")),
+        ("免除額", "保証債務の残高 − 弁済額", c.get("release")),
+    ]
+    expert = facts.get("expert") or {}
+    return {
+        "gl_type": facts.get("gl_type", "—"),
+        "reference_date": facts.get("reference_date", "—"),
+        "expert": f"{expert.get('name', '—')}（{expert.get('qualification', '—')}）",
+        "age": age,
+        "policy_default_used": bool(c.get("policy_default_used")),
+        "assets": assets,
+        "assets_total": _yen(c.get("assets_total")),
+        "steps": [{"label": a, "how": b, "amount": _yen(v)} for a, b, v in steps],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,3 +23,52 @@ def municipality_names() -> frozenset[str]:
 
 def ordinance(name: str) -> dict[str, Any] | None:
     return next((g for g in load("ordinances")["government"] if g["name"] == name), None)
+
+
+@dataclass(frozen=True)
+class LivingBand:
+    """One age band of the GL living-cost table (ages inclusive)."""
+
+    min_age: int
+    max_age: int
+    max_days: int
+    policy_default: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.max_age >= 150:
+            return f"{self.min_age}歳以上"
+        return f"{self.min_age}〜{self.max_age}歳"
+
+
+@dataclass(frozen=True)
+class LivingCostTable:
+    """reference/gl_living_costs.toml: yen per month, the free cash, days by age."""
+
+    monthly_yen: int
+    free_property_cash_yen: int
+    bands: tuple[LivingBand, ...]
+
+    def band(self, age: int) -> LivingBand:
+        for b in self.bands:
+            if b.min_age <= age <= b.max_age:
+                return b
+        raise ValueError(f"no living-cost band for age {age}")
+
+
+@cache
+def gl_living_costs() -> LivingCostTable:
+    raw = load("gl_living_costs")
+    return LivingCostTable(
+        monthly_yen=int(raw["monthly_yen"]),
+        free_property_cash_yen=int(raw["free_property_cash_yen"]),
+        bands=tuple(
+            LivingBand(
+                min_age=int(b["min_age"]),
+                max_age=int(b["max_age"]),
+                max_days=int(b["max_days"]),
+                policy_default=bool(b.get("policy_default", False)),
+            )
+            for b in raw["band"]
+        ),
+    )

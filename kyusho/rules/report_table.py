@@ -22,6 +22,7 @@ from kyusho.vocab import DECISION_KINDS
 ITEMS: tuple[tuple[str, str], ...] = (
     ("subrogation", "代位弁済"),
     ("recovery", "回収"),
+    ("servicer_recovery", "うちサービサー回収"),
     ("recovery_after_write_off", "うち償却後回収"),
     ("suspension", "管理事務停止"),
     ("write_off", "求償権整理"),
@@ -30,7 +31,8 @@ ITEMS: tuple[tuple[str, str], ...] = (
     ("waiver", "求償権放棄"),
     ("outstanding", "期末求償権残高"),
 )
-NO_PLAN = {"recovery_after_write_off"}
+NO_PLAN = {"recovery_after_write_off", "servicer_recovery"}
+HALF_LABELS = {1: "上期", 2: "下期"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,14 @@ class Report:
     completion_list: list[Completion] = field(default_factory=list)
     # approvals with an override in the period, in date order (all of them: there are few)
     overrides: list[Override] = field(default_factory=list)
+    # the 公庫 remittances of the FY by half year (1 上期, 2 下期) → total; empty for a range
+    remittances: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def remittance_halves(self) -> list[tuple[str, int]]:
+        """(上期/下期, total) in order, and 計 when there are any."""
+        rows = [(HALF_LABELS.get(h, str(h)), t) for h, t in sorted(self.remittances.items())]
+        return rows + ([("計", sum(self.remittances.values()))] if rows else [])
 
     @property
     def override_counts(self) -> list[tuple[str, str, int]]:
@@ -177,7 +187,7 @@ def _pad(text: str, width: int, right: bool = True) -> str:
 
 # (header, width in cells, right-aligned): 80 columns at most with the spaces between
 TABLE_COLUMNS = (
-    ("項目", 16, False),
+    ("項目", 18, False),
     ("件数", 8, True),
     ("前年度比", 9, True),
     ("金額", 8, True),
@@ -238,6 +248,12 @@ def text_lines(report: Report, style: str = "iso") -> list[str]:
     for c in report.completion_list:
         on = format_date(c.completes_on, style)
         lines.append(f"  {on} {c.claim_no} 関係人{c.obligor_no} {c.name}")
+    if report.fy is not None:
+        lines += ["", "公庫納付（回収金納付）"]
+        if not report.remittances:
+            lines.append("  なし")
+        for label, total in report.remittance_halves:
+            lines.append(f"  {_pad(label, 4, False)} {_pad(f'{total:,}円', 16)}")
     lines += ["", f"オーバーライドによる承認: {len(report.overrides):,} 件"]
     if report.overrides:
         lines.append(
@@ -293,6 +309,10 @@ def report_json(report: Report) -> dict[str, Any]:
                 }
                 for c in report.completion_list
             ],
+        },
+        "remittances": {
+            "halves": [{"half": h, "total": t} for h, t in sorted(report.remittances.items())],
+            "total": sum(report.remittances.values()),
         },
         "overrides": {
             "count": len(report.overrides),

@@ -415,6 +415,18 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
+def insurance_json(c: Claim) -> dict[str, Any] | None:
+    """The claim's credit insurance (保険種類, てん補率, 保険金, 保険金受領日), or None."""
+    if not c.insurance_type and c.cover_ratio is None and c.insurance_paid is None:
+        return None
+    return {
+        "type": c.insurance_type or None,
+        "cover_ratio": str(Decimal(c.cover_ratio)) if c.cover_ratio else None,
+        "paid": c.insurance_paid,
+        "paid_on": _iso(c.insurance_paid_on),
+    }
+
+
 def claim_json(view: ClaimView) -> dict[str, Any]:
     """The JSON of `kyusho claim show --json` (SPEC 5.2)."""
     c = view.claim
@@ -490,6 +502,7 @@ def claim_json(view: ClaimView) -> dict[str, Any]:
         "lender": c.lender,
         "programme": c.programme,
         "municipalities": view.municipalities,
+        "insurance": insurance_json(c),
         "staff": view.staff_login or None,
         "as_of": view.as_of.isoformat(),
         "balance": {
@@ -553,7 +566,14 @@ EDITABLE = {
     "servicer": "サービサー委託",
     "note": "メモ",
     "staff": "担当者",
+    "insurance_type": "保険種類",
+    "cover_ratio": "てん補率",
+    "insurance_paid": "保険金",
+    "insurance_paid_on": "保険金受領日",
 }
+INSURANCE_FIELDS = ("insurance_type", "cover_ratio", "insurance_paid", "insurance_paid_on")
+# changing these once the 保険金 is recorded re-states remittances already reported
+INSURANCE_MONEY = ("cover_ratio", "insurance_paid", "insurance_paid_on")
 
 
 def claim_snapshot(c: Claim) -> dict[str, Any]:
@@ -567,8 +587,58 @@ def claim_snapshot(c: Claim) -> dict[str, Any]:
         "servicer": c.servicer,
         "note": c.note,
         "staff": c.staff.login if c.staff is not None else None,
+        "insurance_type": c.insurance_type,
+        "cover_ratio": c.cover_ratio,
+        "insurance_paid": c.insurance_paid,
+        "insurance_paid_on": _iso(c.insurance_paid_on),
         "version": c.version,
     }
+
+
+def _insurance_value(key: str, value: Any, today: date) -> Any:
+    """One insurance field as stored (None clears it), or InputError naming the field."""
+    from kyusho.rules.dates import parse_date
+    from kyusho.rules.money import parse_amount, parse_percent
+
+    label = EDITABLE[key]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if key == "insurance_type":
+        if not isinstance(value, str):
+            raise InputError(label, "保険種類を文字で入力してください（例: 普通保険）")
+        return clean_text(value, label, max_len=NAME_MAX) or None
+    if key == "cover_ratio":
+        text = str(value) if isinstance(value, str | int | Decimal) else ""
+        if isinstance(value, bool) or not text:
+            raise InputError(label, "てん補率を%の数値で入力してください（例: 80）")
+        return str(parse_percent(text, label, maximum=Decimal(100), example="80"))
+    if key == "insurance_paid":
+        if isinstance(value, str):
+            return parse_amount(value, label)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise InputError(label, "保険金を1円以上の金額で入力してください")
+        return value
+    on = parse_date(value, label) if isinstance(value, str) else value
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise InputError(label, "保険金受領日を日付で入力してください（例: 2024-07-10）")
+    if on > today:
+        raise InputError(label, "保険金受領日は今日以前の日付にしてください")
+    return on
+
+
+def _check_insurance(claim: Claim, values: dict[str, Any]) -> None:
+    """The same consistency the claims import asks of the four insurance fields."""
+    kind, ratio, paid, paid_on = (values[k] for k in INSURANCE_FIELDS)
+    if kind is not None and ratio is None:
+        raise InputError("てん補率", "保険種類を入力した場合はてん補率も入力してください")
+    if kind is None and (ratio is not None or paid is not None or paid_on is not None):
+        raise InputError("保険種類", "てん補率・保険金を入力した場合は保険種類も入力してください")
+    if paid is not None and paid_on is None:
+        raise InputError("保険金受領日", "保険金を入力した場合は保険金受領日も入力してください")
+    if paid is None and paid_on is not None:
+        raise InputError("保険金", "保険金受領日を入力した場合は保険金も入力してください")
+    if paid_on is not None and paid_on < claim.subrogation_date:
+        raise InputError("保険金受領日", "保険金受領日は代位弁済日以降の日付にしてください")
 
 
 def update_claim(
@@ -600,6 +670,9 @@ def update_claim(
         changes["note"] = clean_text(changes["note"], "メモ", max_len=NOTE_MAX, multiline=True)
     if ("allocation_order" in changes or "damages_rate" in changes) and not reason:
         raise InputError("理由", "充当順序・損害金率の変更には理由が必要です")
+    for key in INSURANCE_FIELDS:
+        if key in changes:
+            changes[key] = _insurance_value(key, changes[key], session.today())
     with session.writing():
         claim = find_claim(claim_no)
         if claim.version != expected_version:
@@ -609,6 +682,18 @@ def update_claim(
                 changed_by=claim.updated_by,
                 changed_at=str(claim.updated_at),
             )
+        if any(k in changes for k in INSURANCE_FIELDS):
+            _check_insurance(
+                claim, {k: changes.get(k, getattr(claim, k)) for k in INSURANCE_FIELDS}
+            )
+            restated = any(
+                k in changes and getattr(claim, k) is not None and changes[k] != getattr(claim, k)
+                for k in INSURANCE_MONEY
+            )
+            if restated and claim.insurance_paid is not None and not reason:
+                raise InputError(
+                    "理由", "受領済みの保険金・てん補率・保険金受領日の変更には理由が必要です"
+                )
         before = claim_snapshot(claim)
         for key, value in changes.items():
             if key == "staff":

@@ -5,8 +5,8 @@ the attested items the proposer answered (ChecklistAnswer rows). Only an approva
 else holding the required role applies the effect, in the same transaction; a decided
 decision never changes again (a correction is a new decision). A failing check or an
 unanswered item blocks approval unless the approver records an override with a reason.
-A partial release is approved first and takes effect when the one-off payment is received
-(services.entries.release_on_payment).
+A partial release or a GL settlement (SPEC 4.11, figures from rules.gl) is approved first and
+takes effect when the payment is received (services.entries.release_on_payment).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from kyusho.errors import InputError, KyushoError, NotFound, PermissionDenied
 from kyusho.rules import decision_checks as rules
-from kyusho.rules import ledger
+from kyusho.rules import gl, ledger
 from kyusho.rules.dates import parse_date
 from kyusho.rules.decision_checks import SUSPENSION_REASONS, Check, Party
 from kyusho.rules.periods import period_end
@@ -81,7 +81,17 @@ ATTESTED_ITEMS: dict[str, list[tuple[str, str]]] = {
         ("representation_signed", "資産の表明保証書（署名済）"),
         ("household_heard", "家計・生活状況の聴取"),
     ],
-    "gl_release": [],
+    "gl_release": [
+        ("gl_sme_manager", "中小企業であり保証人がその経営者等であること（GL 3項）"),
+        ("gl_honest_disclosure", "主債務者・保証人の誠実な財産開示（GL 3項）"),
+        ("gl_no_antisocial", "反社会的勢力でないこと（GL 3項）"),
+        ("gl_principal_procedure", "主債務者の法的整理・準則型私的整理手続（GL 7項(1)）"),
+        ("gl_no_disqualification", "免責不許可事由のおそれがないこと（GL 7項(1)）"),
+        ("representation_signed", "資産の表明保証書（署名済）"),
+        ("expert_confirmation", "支援専門家による確認"),
+        ("clawback_agreement", "追加弁済（遅延利息付）の書面合意"),
+        ("creditors_consent", "他の債権者の同意"),
+    ],
 }
 # items answered with a date (YYYY-MM-DD or 和暦); the others with one of ITEM_ANSWERS
 DATE_ITEMS = frozenset({"last_whereabouts_check", "means_test", "jfc_approval"})
@@ -434,10 +444,8 @@ def _evaluate(
             raise InputError("関係人番号", "免除の対象は連帯保証人です")
         if not ob.liable:
             raise InputError("関係人番号", "この保証人はすでに免除されています")
-        typed = data.get("release_amount")
-        if not isinstance(typed, int) or isinstance(typed, bool) or typed < 0:
-            raise InputError("免除額", "0円以上の金額を入力してください")
-        clean = {"release_amount": typed, "payment": int(data.get("payment") or 0)}
+        computed, gl_checks, clean = _gl_release(claim, ob, data, today)
+        checks.extend(gl_checks)
     elif kind == "suspension":
         checks.append(
             Check(
@@ -470,6 +478,155 @@ def _evaluate(
         checks.append(rules.suspended_or_reason(claim.status, claim.status_since, reasons))
         computed = {"balance": _balance_now(claim, today)}
     return Evaluation(computed=computed, checks=checks, items=items), clean, attested
+
+
+GL_FIELDS = frozenset(
+    {
+        "reference_date",
+        "gl_type",
+        "assets",
+        "living_requested",
+        "bankruptcy_dividend",
+        "recovery_increase",
+        "expert",
+        "attested",
+    }
+)
+ASSET_FIELDS = ("kind", "description", "value", "exempt", "home", "keep")
+
+
+def _gl_assets(raw: Any) -> tuple[gl.Asset, ...]:
+    """The inventory as typed: each line a known kind, a value in yen, the three flags."""
+    if not isinstance(raw, list):
+        raise InputError(
+            "財産目録", "財産目録は資産の一覧（種類・内容・評価額・各フラグ）で指定してください"
+        )
+    out = []
+    for i, line in enumerate(raw, 1):
+        field = f"財産目録 {i}行目"
+        if not isinstance(line, dict):
+            raise InputError(field, f"{' / '.join(ASSET_FIELDS)} を指定してください")
+        unknown = sorted(set(line) - set(ASSET_FIELDS))
+        if unknown:
+            raise InputError(
+                field,
+                f"「{'、'.join(map(str, unknown))}」は指定できません（{' / '.join(ASSET_FIELDS)}）",
+            )
+        kind = line.get("kind")
+        if kind not in gl.ASSET_KINDS:
+            raise InputError(
+                field, f"種類を {' / '.join(gl.ASSET_KINDS)} から選んでください（値: {kind!r}）"
+            )
+        value = _amount(line.get("value"), field, "評価額")
+        if value < 0:
+            raise InputError(field, f"評価額を0円以上で入力してください（値: {value:,}円）")
+        flags = {}
+        for flag, label in (("exempt", "差押禁止"), ("home", "自宅"), ("keep", "残したい")):
+            v = line.get(flag, False)
+            if not isinstance(v, bool):
+                raise InputError(field, f"{label}は true / false で指定してください（値: {v!r}）")
+            flags[flag] = v
+        description = clean_text(str(line.get("description") or ""), field, max_len=LINE_MAX)
+        out.append(gl.Asset(kind=kind, description=description.strip(), value=value, **flags))
+    return tuple(out)
+
+
+def _gl_expert(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise InputError(
+            "支援専門家", "支援専門家の氏名（name）と資格（qualification）を指定してください"
+        )
+    out = {}
+    for key, label in (("name", "支援専門家の氏名"), ("qualification", "支援専門家の資格")):
+        text = clean_text(str(raw.get(key) or ""), label, max_len=LINE_MAX).strip()
+        if not text:
+            raise InputError(label, f"{label}を入力してください")
+        out[key] = text
+    return out
+
+
+def _gl_release(
+    claim: Claim, ob: Obligor, data: dict[str, Any], today: date
+) -> tuple[dict[str, Any], list[Check], dict[str, Any]]:
+    """The GL settlement (SPEC 4.11): the figures, the four checks, and the inventory as
+    frozen. The liability is what the guarantor is liable for today (the proposal date)."""
+    unknown = sorted(set(data) - GL_FIELDS)
+    if unknown:
+        raise InputError(
+            "GLデータ",
+            f"「{'、'.join(map(str, unknown))}」は指定できません（{' / '.join(sorted(GL_FIELDS))}）",
+        )
+    raw_date = data.get("reference_date")
+    if not isinstance(raw_date, str) or not raw_date.strip():
+        raise InputError("基準時", "基準時（一時停止の効力発生日）を YYYY-MM-DD で入力してください")
+    reference_date = parse_date(raw_date, "基準時")
+    if reference_date > today:
+        raise InputError("基準時", "未来の日付は入力できません")
+    gl_type = data.get("gl_type")
+    if gl_type not in gl.GL_TYPES:
+        raise InputError("GLの類型", f"{' / '.join(gl.GL_TYPES)} のいずれかを指定してください")
+    amounts = {}
+    for key, label in (
+        ("living_requested", "生計費"),
+        ("bankruptcy_dividend", "破産配当見込額"),
+        ("recovery_increase", "回収見込額の増加額"),
+    ):
+        value = _amount(data.get(key), label, label)
+        if value < 0:
+            raise InputError(label, f"{label}を0円以上で入力してください（値: {value:,}円）")
+        amounts[key] = value
+    assets = _gl_assets(data.get("assets"))
+    expert = _gl_expert(data.get("expert"))
+    liability = _balance_now(claim, today)
+    r = gl.calculate(
+        gl.GLInput(
+            reference_date=reference_date,
+            birth_date=ob.birth_date,
+            assets=assets,
+            liability=liability,
+            **amounts,
+        ),
+        gl.living_cost_table(),
+    )
+    computed = {
+        "age": r.age,
+        "band": r.band,
+        "policy_default_used": r.policy_default_used,
+        "living_days": r.living_days,
+        "living_cap": r.living_cap,
+        "assets_total": r.assets_total,
+        "free_cash": r.free_cash,
+        "exempt_total": r.exempt_total,
+        "free_property": r.free_property,
+        "liquid_available": r.liquid_available,
+        "kept_total": r.kept_total,
+        "incentive": r.incentive,
+        "retained": r.retained,
+        "payment": r.payment,
+        "liability": liability,
+        "release": r.release,
+    }
+    clean = {
+        "reference_date": reference_date.isoformat(),
+        "gl_type": gl_type,
+        "assets": [
+            {
+                "kind": a.kind,
+                "description": a.description,
+                "value": a.value,
+                "exempt": a.exempt,
+                "home": a.home,
+                "keep": a.keep,
+            }
+            for a in assets
+        ],
+        **amounts,
+        "expert": expert,
+        # what the release waits for and what the 年度 report counts (frozen)
+        "payment": r.payment,
+        "release_amount": r.release,
+    }
+    return computed, list(r.checks), clean
 
 
 def evaluate(
@@ -734,21 +891,23 @@ def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
             session, claim, date.fromisoformat(data["date"]), data["amount"], d.id
         )
         return {"entry_id": entry.id}
-    if d.kind in RELEASE_ON_PAYMENT:
-        # SPEC 4.10: released when the one-off payment is received, not by the approval
-        return {
-            "awaiting_payment": data.get("payment"),
-            "release_amount": data["release_amount"],
-            "obligor": d.obligor_id,
-            "on": today.isoformat(),
-        }
-    if d.kind == "gl_release":
+    if d.kind == "gl_release" and data.get("payment") == 0:
+        # everything the guarantor has is retained: no payment to wait for
         Obligor.update(liable=False, released_on=today).where(Obligor.id == d.obligor_id).execute()
         projections.recompute_clocks(claim)
         return {
             "released_obligor": d.obligor_id,
             "released_on": today.isoformat(),
             "release_amount": data["release_amount"],
+            "on": today.isoformat(),
+        }
+    if d.kind in RELEASE_ON_PAYMENT:
+        # SPEC 4.10, 4.11: released when the (GL) payment is received, not by the approval
+        return {
+            "awaiting_payment": data.get("payment"),
+            "release_amount": data["release_amount"],
+            "obligor": d.obligor_id,
+            "on": today.isoformat(),
         }
     if d.kind == "suspension":
         review = period_end(today, months=session.config.policy.suspension_review_months)

@@ -26,8 +26,9 @@ from models.audit import canonical_json
 from models.schema import Claim, Decision, LedgerEntry, Obligor
 
 CLOSED = {"waived", "paid"}
-# decisions whose guarantor release waits for the one-off payment (SPEC 4.10)
-RELEASE_ON_PAYMENT = ("partial_release",)
+# decisions whose guarantor release waits for the payment: the one-off payment (SPEC 4.10)
+# or the GL payment (SPEC 4.11), both frozen as the decision's data["payment"]
+RELEASE_ON_PAYMENT = ("partial_release", "gl_release")
 
 
 def entry_dict(e: LedgerEntry) -> dict[str, Any]:
@@ -182,8 +183,9 @@ def release_on_payment(
     entry: LedgerEntry | None = None,
     decision: Decision | None = None,
 ) -> int:
-    """Release a guarantor whose partial release is approved once a receipt of at least the
-    one-off payment from them, dated on or after the approval, is in (SPEC 4.10).
+    """Release a guarantor whose partial release or GL settlement is approved once a receipt
+    of at least the one-off (GL) payment from them, dated on or after the approval, is in
+    (SPEC 4.10, 4.11).
 
     Called for a new receipt (``entry``) and at approval (``decision``: a receipt dated that
     day may already be in). The receipt is marked with the decision, so it cannot be

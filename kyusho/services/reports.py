@@ -14,8 +14,15 @@ Readings of SPEC 4.14 taken here:
   then, with principal outstanding at the end (a claim whose principal is paid is not counted).
 - 求償権整理 is every claim whose write-off date falls in the period (approved write-offs and
   imported ones alike), with the amount written off.
-- 管理事務停止, 一部弁済免除, 経営者保証GL免除 and 求償権放棄 come from approved decisions
-  dated in the period.
+- うちサービサー回収 is the live receipts in the period recorded as through a servicer
+  (LedgerEntry.servicer), whatever their method.
+- 管理事務停止 is every claim that became suspended in the period: approved suspension
+  decisions by their date, and claims suspended without one (imported, or set by the demo)
+  by their status date (Claim.status_since), with the balance on that date.
+- 一部弁済免除, 経営者保証GL免除 and 求償権放棄 come from approved decisions dated in the
+  period.
+- 公庫 remittances (FY reports only) are the totals per half year of the remittance ledger
+  (kyusho.services.remittance, SPEC 4.13).
 - Recovery by staff is by the claim's current 担当.
 - Approvals with an override are every approved decision, of any kind, with an override
   reason and decided in the period, listed with the approver (by name) and the reason.
@@ -141,8 +148,44 @@ def _decision_amount(d: Decision, effect: dict[str, Any], on: date) -> int:
     return int(effect.get("amount", data.get("amount", 0)))  # waiver
 
 
+def _servicer(session: Session, start: date, end: date) -> Figure:
+    return Figure(
+        *_one(
+            session,
+            "SELECT COUNT(DISTINCT claim_id), SUM(amount) FROM ledger_entry e"
+            " WHERE e.kind = 'receipt' AND e.cancelled = 0 AND e.servicer = 1"
+            " AND e.date BETWEEN :start AND :end",
+            {"start": start, "end": end},
+        )
+    )
+
+
+def _suspended_without_decision(start: date, end: date) -> tuple[int, int]:
+    """Claims suspended in the period with no approved suspension decision (imported ones):
+    counted on their status date, with the balance on that date."""
+    decided = Decision.select(Decision.claim).where(
+        (Decision.kind == "suspension") & (Decision.status == "approved")
+    )
+    count = amount = 0
+    for claim in Claim.select().where(
+        (Claim.status == "suspended")
+        & Claim.status_since.between(start, end)
+        & Claim.id.not_in(decided)
+    ):
+        on = cast(date, claim.status_since)  # the query asked for a date in the period
+        count += 1
+        if on >= claim.last_entry_on:
+            amount += projections.balance_from_projection(
+                claim, max(on, claim.subrogation_date)
+            ).total
+        else:
+            amount += _balance_at(claim, on)
+    return count, amount
+
+
 def _decisions(session: Session, start: date, end: date) -> dict[str, Figure]:
     counts: dict[str, list[int]] = {k: [0, 0] for k in DECISION_ITEMS}
+    counts["suspension"] = list(_suspended_without_decision(start, end))
     query = Decision.select().where(
         (Decision.status == "approved") & Decision.kind.in_(DECISION_ITEMS)
     )
@@ -272,6 +315,7 @@ def _common(session: Session, start: date, end: date) -> dict[str, Figure]:
     return {
         "subrogation": _subrogation(session, start, end),
         "write_off": _write_offs(session, start, end),
+        "servicer_recovery": _servicer(session, start, end),
         **_decisions(session, start, end),
     }
 
@@ -295,7 +339,16 @@ def fy_report(session: Session, fy: int) -> Report:
         completions=count,
         completion_list=listed,
         overrides=_overrides(session, start, end),
+        remittances=_remittances(session, fy),
     )
+
+
+def _remittances(session: Session, fy: int) -> dict[int, int]:
+    """The FY's 公庫 remittance totals per half year, from the remittance ledger."""
+    from kyusho.services import remittance
+
+    data = remittance.ledger(session, fy).json()
+    return {int(h["half"]): int(h["total"]) for h in data.get("halves", [])}
 
 
 # ---------------------------------------------------------------- any period (the ledger)
@@ -399,6 +452,7 @@ def range_as_fy(session: Session, fy: int) -> Report:
     start, end = fiscal_year_range(_check_fy(fy))
     report = range_report(session, start, end)
     report.fy = fy
+    report.remittances = _remittances(session, fy)
     report.items = build_items(
         {i.key: i.now for i in report.items},
         {i.key: i.previous for i in report.items},
