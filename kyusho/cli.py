@@ -223,6 +223,11 @@ def build_parser() -> Parser:
         "--format", choices=["html", "md", "pdf"], help="形式（省略時はファイルの拡張子から）"
     )
     dpr.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
+    # command groups that live in their own modules (each registers its subcommands here)
+    from kyusho import cli_letter, cli_waiver
+
+    for module in (cli_letter, cli_waiver):
+        module.register(sub, command, group)
     return p
 
 

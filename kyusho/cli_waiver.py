@@ -1,0 +1,13 @@
+"""`kyusho` subcommands for 求償権放棄 (the resolver, the walk-through record).
+
+Registered by kyusho.cli.build_parser; handlers take the parsed arguments and return the exit
+status, like the handlers in kyusho/cli.py (whose helpers they may import).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(sub: Any, command: Any, group: Any) -> None:
+    """Add this module's subcommands to ``sub`` with ``command(parent, name, handler, ...)``."""
