@@ -94,7 +94,9 @@ def build_parser() -> Parser:
     sl.add_argument("--json", action="store_true")
 
     im = command(sub, "import", _cmd_import, help="CSV を取り込む（全件か無か）")
-    im.add_argument("kind", choices=["claims", "obligors", "receipts", "events", "contacts"])
+    im.add_argument(
+        "kind", choices=["claims", "obligors", "receipts", "events", "contacts", "municipalities"]
+    )
     im.add_argument("file")
     im.add_argument("--dry-run", action="store_true", help="検査だけして保存しない")
 

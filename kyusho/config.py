@@ -57,6 +57,12 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class OrganizationConfig:
+    # printed on every letter as the sender; a visible placeholder until the 協会 sets it
+    name: str = "○○信用保証協会"
+
+
+@dataclass(frozen=True)
 class Config:
     db_path: Path = Path("kyusho.db")
     db_url: str | None = None
@@ -68,6 +74,7 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     import_max_bytes: int = IMPORT_MAX_BYTES
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
+    organization: OrganizationConfig = field(default_factory=OrganizationConfig)
     source: Path | None = None
 
 
@@ -163,7 +170,14 @@ def _rate(value: Any, key: str) -> Decimal:
 
 def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     """Validate a parsed TOML document into a Config; InputError names the first bad key."""
-    _take(data, "", {"database", "display", "policy", "plan", "keymap", "import", "documents"})
+    _take(
+        data,
+        "",
+        {"database", "display", "policy", "plan", "keymap", "import", "documents", "organization"},
+    )
+    org = data.get("organization", {})
+    _table(org, "organization")
+    _take(org, "organization", {"name"})
     docs = data.get("documents", {})
     _table(docs, "documents")
     _take(docs, "documents", {"font", "templates"})
@@ -315,6 +329,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         documents=DocumentsConfig(
             font=_config_path(docs, "font", "documents", source),
             templates=_config_path(docs, "templates", "documents", source),
+        ),
+        organization=OrganizationConfig(
+            name=_str(org["name"], "organization.name").strip()
+            if "name" in org
+            else OrganizationConfig.name
         ),
         source=source,
     )

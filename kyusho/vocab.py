@@ -57,7 +57,9 @@ DECISION_KINDS = MappingProxyType(
 DECISION_STATUSES = MappingProxyType(
     {"proposed": "起案中", "approved": "決裁済", "rejected": "差戻し", "withdrawn": "取下げ"}
 )
-ENTRY_KINDS = MappingProxyType({"receipt": "入金", "cost": "費用", "damages_waiver": "損害金減免"})
+ENTRY_KINDS = MappingProxyType(
+    {"receipt": "入金", "cost": "費用", "damages_waiver": "損害金減免", "waiver": "求償権放棄"}
+)
 
 RECEIPT_METHODS = MappingProxyType(
     {

@@ -18,9 +18,18 @@ from kyusho.rules.text import claim_no_key
 from kyusho.rules.year_end import LedgerFact, claim_years
 from models.bulk import insert_tuples
 from models.db import database, write_transaction
-from models.schema import ALL_MODELS, CLAIM_YEAR_FIGURES, ClaimYear, Meta_
+from models.schema import (
+    ALL_MODELS,
+    CLAIM_YEAR_FIGURES,
+    ChecklistAnswer,
+    ClaimYear,
+    Meta_,
+    Municipality,
+    WaiverCase,
+    WaiverStep,
+)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _add_claim_year(db: SqliteDatabase) -> None:
@@ -85,12 +94,43 @@ def _contacts_can_be_cancelled(db: SqliteDatabase) -> None:
             db.execute_sql(f"ALTER TABLE contact ADD COLUMN {name} {kind}")
 
 
+def _waivers(db: SqliteDatabase) -> None:
+    """6: loss-compensation facts per claim and municipality, admin-added municipalities,
+    waiver cases with each municipality's steps, and walk-through answers on a case.
+
+    checklist_answer gains a ``case_id`` and its ``decision_id`` becomes nullable: SQLite
+    cannot relax NOT NULL in place, so the table is rebuilt with its rows (ids kept).
+    """
+    have = {c.name for c in db.get_columns("claim_municipality")}
+    for name, kind in (
+        ("ratio", "VARCHAR(255)"),
+        ("compensated_amount", "INTEGER"),
+        ("remittances_paid", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        if name not in have:
+            db.execute_sql(f"ALTER TABLE claim_municipality ADD COLUMN {name} {kind}")
+    db.create_tables([Municipality, WaiverCase, WaiverStep])
+    if "case_id" in {c.name for c in db.get_columns("checklist_answer")}:
+        return
+    for index in db.get_indexes("checklist_answer"):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+    db.execute_sql("ALTER TABLE checklist_answer RENAME TO checklist_answer_v5")
+    db.create_tables([ChecklistAnswer])
+    cols = (
+        "id, decision_id, municipality, template, item_key, status, finding, evidence,"
+        " answered_by, answered_at"
+    )
+    db.execute_sql(f"INSERT INTO checklist_answer ({cols}) SELECT {cols} FROM checklist_answer_v5")
+    db.execute_sql("DROP TABLE checklist_answer_v5")
+
+
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: _add_claim_year,
     3: _search_indexes_cover_the_claim,
     4: _canonical_claim_numbers,
     5: _contacts_can_be_cancelled,
+    6: _waivers,
 }
 
 

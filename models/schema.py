@@ -8,6 +8,7 @@ rates are decimal strings.
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -103,9 +104,58 @@ class ClaimMunicipality(BaseModel):
     claim = ForeignKeyField(Claim, backref="municipalities", on_delete="CASCADE")
     claim_id: int  # the key column, as peewee exposes it (for type checkers)
     name = CharField(index=True)
+    # loss-compensation facts (SPEC 4.12): ratio (percent, decimal string) or the 損失補償金
+    # received, and the 回収納付金 paid back; None: not known yet
+    ratio = CharField(null=True)
+    compensated_amount = IntegerField(null=True)
+    # a database default too: bulk loaders insert links naming only claim and name
+    remittances_paid = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
     class Meta:
         indexes = ((("claim", "name"), True),)
+
+
+class Municipality(BaseModel):
+    """A municipality added by an admin beyond reference/ordinances.toml (cities, towns)."""
+
+    id = AutoField()
+    name = CharField(unique=True)
+    status = CharField()  # enacted | not_required | not_enacted
+    covers_closure = BooleanField(default=False)
+    note = TextField(default="")
+    created_by = CharField()
+    created_at = DateTimeField()
+
+
+class WaiverCase(BaseModel):
+    """One 求償権放棄 (or 不等価譲渡) being prepared with the municipalities of a claim."""
+
+    id = AutoField()
+    claim = ForeignKeyField(Claim, backref="waiver_cases", on_delete="CASCADE")
+    claim_id: int  # the key column, as peewee exposes it (for type checkers)
+    scheme = CharField()  # reference/waiver_checklist.toml [[scheme]] key
+    kind = CharField()  # waiver | transfer
+    transfer_price = IntegerField(null=True)
+    planned_date = DateField()
+    status = CharField(default="open", index=True)  # open | closed
+    created_by = CharField()
+    created_at = DateTimeField()
+
+
+class WaiverStep(BaseModel):
+    """One step of one municipality's procedure (事前協議 … 報告済), with who recorded it."""
+
+    id = AutoField()
+    case = ForeignKeyField(WaiverCase, backref="steps", on_delete="CASCADE")
+    case_id: int  # the key column, as peewee exposes it (for type checkers)
+    municipality = CharField()
+    step = CharField()
+    on = DateField()
+    recorded_by = CharField()
+    recorded_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("case", "municipality", "id"), False),)
 
 
 class Obligor(BaseModel):
@@ -322,9 +372,14 @@ class Decision(BaseModel):
 
 
 class ChecklistAnswer(BaseModel):
+    """An attested item of a decision (municipality ""), or an item of a waiver case's
+    municipal walk-through (``case`` set, ``decision`` None)."""
+
     id = AutoField()
-    decision = ForeignKeyField(Decision, backref="answers", on_delete="CASCADE")
-    decision_id: int  # the key column, as peewee exposes it (for type checkers)
+    decision = ForeignKeyField(Decision, null=True, backref="answers", on_delete="CASCADE")
+    decision_id: int | None  # the key column, as peewee exposes it (for type checkers)
+    case = ForeignKeyField(WaiverCase, null=True, backref="answers", on_delete="CASCADE")
+    case_id: int | None  # the key column, as peewee exposes it (for type checkers)
     municipality = CharField()
     template = CharField()
     item_key = CharField()
@@ -335,7 +390,10 @@ class ChecklistAnswer(BaseModel):
     answered_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("decision", "municipality", "item_key"), True),)
+        indexes = (
+            (("decision", "municipality", "item_key"), True),
+            (("case", "municipality", "item_key"), True),
+        )
 
 
 class AuditEvent(BaseModel):
@@ -369,6 +427,9 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     LimitationEvent,
     Contact,
     Decision,
+    Municipality,
+    WaiverCase,
+    WaiverStep,
     ChecklistAnswer,
     AuditEvent,
 )

@@ -26,6 +26,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from kyusho.errors import InputError, KyushoError
 from kyusho.rules.dates import format_date, format_datetime, format_month
 from kyusho.rules.money import format_yen
+from kyusho.services import waiver
 from kyusho.services.claims import ClaimView, claim_view
 from kyusho.services.staff import list_staff
 from kyusho.vocab import (
@@ -271,6 +272,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     ClaimDetailScreen #detail-row {
         height: auto; max-height: 3; padding: 0 1; background: $boost;
     }
+    ClaimDetailScreen #detail-waiver { display: none; height: auto; padding: 0 1; }
     """
 
     BINDINGS = [
@@ -283,6 +285,8 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         Binding("x", "cancel_entry", "取消", id="detail.cancel"),
         Binding("u", "edit", "編集", id="detail.edit"),
         Binding("d", "decide", "決裁", id="detail.decide"),
+        Binding("l", "letter", "文書", id="detail.letter"),
+        Binding("w", "waiver", "放棄", id="detail.waiver"),
         Binding("r,f5", "reload", "再読込", id="detail.reload"),
         *[
             Binding(str(i + 1), f"tab('{key}')", label, show=False, id=f"detail.tab_{key}")
@@ -308,6 +312,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
         yield Static("読込中…", id="detail-summary")
+        yield Static("", id="detail-waiver")
         yield TabBar(list(TABS), FIRST_TAB, id="detail-tabbar")
         with ContentSwitcher(initial=f"table-{FIRST_TAB}", id="detail-tabs"):
             # the other tabs' tables are built when first shown
@@ -407,6 +412,35 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
 
     def _failed(self, message: str) -> None:
         self.query_one("#detail-summary", Static).update(Text(message))
+
+    @work(thread=True, exclusive=True, group="detail-waiver", exit_on_error=False)
+    def _load_waiver(self, claim_no: str) -> None:
+        """Where each municipality stands, when the claim has a 求償権放棄 case (one line)."""
+        session = context(self).session
+        try:
+            facts = (
+                waiver.municipality_facts(session, claim_no)
+                if waiver.case_for(session, claim_no)
+                else []
+            )
+        except KyushoError:
+            facts = []
+        deliver(self, self._show_waiver, facts)
+
+    def _show_waiver(self, facts: list[waiver.MunicipalityFacts]) -> None:
+        line = self.query_one("#detail-waiver", Static)
+        line.display = bool(facts)
+        parts = []
+        for f in facts:
+            when = f"{f.step_label} {self._d(f.history[-1].on)}" if f.history else f.step_label
+            parts.append(f"{f.name}（{when}）")
+        line.update(Text("放棄 " + "・".join(parts)) if parts else "")
+
+    def action_waiver(self) -> None:
+        """w: the 求償権放棄 case of this claim (scheme, municipalities, walk-through, steps)."""
+        from screens.waiver import WaiverScreen
+
+        self.app.push_screen(WaiverScreen(self.claim_no), lambda _: self.reload())
 
     def on_data_changed(self) -> None:
         self.reload()
@@ -537,6 +571,26 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             self._after_decision,
         )
 
+    def action_letter(self) -> None:
+        """l: a letter (督促状・催告書・約定書) to the obligor under the cursor on the 関係人 tab."""
+        from screens.letters import LetterScreen
+
+        if self.view is None:
+            self.notify("読込中です", severity="warning")
+            return
+        obligor_no = self._cursor_key(FIRST_TAB) if self.active_tab == FIRST_TAB else None
+        if obligor_no is None:
+            self.notify(
+                "関係人タブ（1）で宛先の関係人にカーソルを合わせてから l を押してください",
+                severity="warning",
+            )
+            return
+        name = next((o.row.name for o in self.view.obligors if o.row.obligor_no == obligor_no), "")
+        self.app.push_screen(
+            LetterScreen([(self.claim_no, obligor_no)], f"{self.claim_no} {obligor_no} {name}"),
+            lambda count: self.reload() if count else None,
+        )
+
     def _after_decision(self, decision_id) -> None:
         self.reload()
         if decision_id is not None:
@@ -639,6 +693,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             extra.append(f"見直し {self._d(c.review_on)}")
         summary = Text(line1 + "\n" + line2 + ("\n" + "  ".join(extra) if extra else ""))
         self.query_one("#detail-summary", Static).update(summary)
+        self._load_waiver(c.claim_no)
         for key in self._tables:  # the tabs not built yet are filled when first shown
             self._fill_table(key, view)
         if self._start_obligor is not None:

@@ -30,7 +30,8 @@ from screens.context import context, deliver, failure
 from screens.widgets import KeyBar, StatusLine
 
 # The kinds offered here, in the order of their keys (1…); gl_release has its own screen
-# (screens/gl.py: the asset inventory and the live GL figures), opened from key 6.
+# (screens/gl.py: the asset inventory and the live GL figures), opened from key 6, and the
+# waiver its case screen (screens/waiver.py: municipalities, walk-through), from key 7.
 KIND_KEYS = (
     "suspension",
     "reactivation",
@@ -38,6 +39,7 @@ KIND_KEYS = (
     "damages_waiver",
     "partial_release",
     "gl_release",
+    "waiver",
 )
 NEEDS_OBLIGOR = frozenset({"partial_release", "gl_release"})
 SUSPENSION_REASONS: dict[str, str] = {
@@ -261,6 +263,9 @@ class DecisionScreen(Screen[Any]):
         if kind == "gl_release":
             self.open_gl()
             return
+        if kind == "waiver":
+            self.open_waiver()
+            return
         self.kind = kind
         self.data = {}
         self.reasons = []
@@ -275,6 +280,16 @@ class DecisionScreen(Screen[Any]):
             GLScreen(self.claim_no, obligor_no=self.obligor_no, obligor_name=self.obligor_name),
             self._gl_closed,
         )
+
+    def open_waiver(self) -> None:
+        """求償権放棄 starts from its case (municipalities, walk-through, steps): its screen."""
+        from screens.waiver import WaiverScreen
+
+        self.app.push_screen(WaiverScreen(self.claim_no), self._waiver_closed)
+
+    def _waiver_closed(self, decision_id: int | None) -> None:
+        if decision_id is not None or self._start_kind == "waiver":
+            self.dismiss(decision_id)
 
     def _gl_closed(self, decision_id: int | None) -> None:
         if decision_id is not None or self._start_kind == "gl_release":

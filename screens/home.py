@@ -29,6 +29,7 @@ KIND_LABELS = {
     "plan_arrears": "分割",
     "review": "見直",
     "suspended_receipt": "停入",
+    "waiver_step": "放棄",
 }
 # What each kind is, in full, for the detail line under the table.
 KIND_NAMES = {
@@ -40,6 +41,7 @@ KIND_NAMES = {
     "plan_arrears": "分割弁済の延滞",
     "review": "管理事務停止の見直し",
     "suspended_receipt": "停止中の入金",
+    "waiver_step": "求償権放棄の手続",
 }
 # (key, label, width at 80 columns); the width beyond 80 goes to the obligor and the reason
 COLUMNS = (
@@ -72,6 +74,8 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         Binding("v", "reactivate", "管理再開", id="home.reactivate"),
         Binding("r,f5", "reload", "再読込", id="home.reload"),
         Binding("a", "toggle_all", "自分/全担当", id="home.toggle_all"),
+        Binding("space", "toggle_select", "選択", id="home.select"),
+        Binding("l", "letter", "文書", id="home.letter"),
     ]
     DEFAULT_CSS = """
     HomeScreen #home-detail {
@@ -85,6 +89,7 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         self.items: list[WorkItem] = []
         self._width = NARROW_WIDTH  # the screen width the columns were laid out for
         self._shown = False  # the first read was shown (later resumes read again)
+        self.selected: set[tuple[str, int]] = set()  # (claim_no, obligor_no) chosen for letters
 
     def compose(self) -> ComposeResult:
         yield Static("今日の仕事", classes="title", id="home-title")
@@ -165,12 +170,14 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         if table.row_count and self.items:
             keep = self.items[min(old_row, len(self.items) - 1)]
         self.items = items
+        # a selected obligor whose rows all left the list is no longer selected
+        self.selected &= {(i.claim_no, i.obligor_no) for i in items if i.obligor_no is not None}
         table.clear()
         for i, item in enumerate(items):
             table.add_row(
                 KIND_LABELS.get(item.kind, item.kind),
                 format_date(item.due, style),
-                item.claim_no,
+                self._claim_cell(item),
                 Text(item.obligor),
                 Text(item.reason),
                 key=str(i),
@@ -189,9 +196,73 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
             else:  # that row left (its work was done): stay where the user was
                 if items:
                     table.move_cursor(row=min(old_row, len(items) - 1), animate=False)
-        who = "全担当" if self._scope_is_all() else "自分の担当"
-        self.query_one("#home-title", Static).update(f"今日の仕事（{who}） {len(items)}件")
+        self._show_title()
         self._show_detail()
+
+    def _show_title(self) -> None:
+        who = "全担当" if self._scope_is_all() else "自分の担当"
+        chosen = f"  選択 {len(self.selected)}名（l 文書）" if self.selected else ""
+        self.query_one("#home-title", Static).update(
+            f"今日の仕事（{who}） {len(self.items)}件{chosen}"
+        )
+
+    def _claim_cell(self, item: WorkItem) -> str:
+        """The claim number, marked * when its obligor is selected for letters."""
+        chosen = (item.claim_no, item.obligor_no) in self.selected
+        return f"*{item.claim_no}" if chosen else item.claim_no
+
+    def action_toggle_select(self) -> None:
+        """Space: select (or unselect) the obligor of the row under the cursor for letters."""
+        item = self._current()
+        if item is None:
+            return
+        if item.obligor_no is None:
+            self.notify("この行には宛先の関係人がありません", severity="warning")
+            return
+        pair = (item.claim_no, item.obligor_no)
+        self.selected ^= {pair}
+        table = self.query_one(DataTable)
+        for i, other in enumerate(self.items):
+            if (other.claim_no, other.obligor_no) == pair:
+                table.update_cell(str(i), "claim", self._claim_cell(other))
+        self._show_title()
+
+    def letter_targets(self) -> list[tuple[str, int]]:
+        """The selected obligors (or the row under the cursor), limitation alerts first, then
+        in the order of the list."""
+        if self.selected:
+            pairs = self.selected
+        else:
+            item = self._current()
+            if item is None or item.obligor_no is None:
+                return []
+            pairs = {(item.claim_no, item.obligor_no)}
+        listed = [(i.claim_no, i.obligor_no) for i in self.items]
+        alerts = {(i.claim_no, i.obligor_no) for i in self.items if i.kind == "limitation"}
+        ordered = [p for p in dict.fromkeys(listed) if p in pairs]
+        return sorted(ordered, key=lambda p: p not in alerts)  # type: ignore[return-value]
+
+    def action_letter(self) -> None:
+        """l: letters to the selected obligors, or to the obligor of the row under the cursor."""
+        from screens.letters import LetterScreen
+
+        targets = self.letter_targets()
+        if not targets:
+            self.notify("宛先の関係人がある行で l を押してください（Space で複数選択）")
+            return
+        about = ""
+        if len(targets) == 1:
+            claim_no, obligor_no = targets[0]
+            name = next(
+                (i.obligor for i in self.items if (i.claim_no, i.obligor_no) == targets[0]), ""
+            )
+            about = f"{claim_no} {obligor_no} {name}"
+        self.app.push_screen(LetterScreen(targets, about), self._after_letters)
+
+    def _after_letters(self, count: int | None) -> None:
+        if count:
+            self.selected.clear()
+            self.reload()
 
     def _current(self) -> WorkItem | None:
         table = self.query_one(DataTable)
@@ -263,6 +334,11 @@ class HomeScreen(LiveRefreshMixin, Screen[None]):
         item = self.items[table.cursor_row]
         if item.kind == "approval":
             self._open_approval(item.claim_no)
+            return
+        if item.kind == "waiver_step":
+            from screens.waiver import WaiverScreen
+
+            self.app.push_screen(WaiverScreen(item.claim_no))
             return
         context(self).open_claim(item.claim_no, obligor_no=item.obligor_no)
 

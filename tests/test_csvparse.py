@@ -35,6 +35,10 @@ def errors_of(result: ParseResult) -> set[tuple[int, str]]:
 
 # One good row per kind, under Japanese headers (all columns).
 GOOD: dict[str, tuple[list[str], list[str]]] = {
+    "municipalities": (
+        ["求償権番号", "損失補償団体", "損失補償割合", "損失補償金額", "回収納付金"],
+        ["R6-000123", "東京都", "80", "3,000,000", "400,000"],
+    ),
     "claims": (
         [
             "求償権番号", "代位弁済日", "代位弁済元金", "代位弁済利息", "損害金率", "充当順序",
@@ -66,6 +70,13 @@ GOOD: dict[str, tuple[list[str], list[str]]] = {
 }  # fmt: skip
 
 EXPECTED: dict[str, dict[str, object]] = {
+    "municipalities": {
+        "claim_no": "R6-000123",
+        "municipality": "東京都",
+        "ratio": Decimal("80"),
+        "compensated_amount": 3000000,
+        "remittances_paid": 400000,
+    },
     "claims": {
         "claim_no": "R6-000123",
         "subrogation_date": date(2024, 4, 10),
@@ -150,7 +161,18 @@ def only_row(result: ParseResult) -> dict[str, object]:
 
 
 def test_columns_are_exported_for_every_kind() -> None:
-    assert set(COLUMNS) == set(KINDS) == {"claims", "obligors", "receipts", "events", "contacts"}
+    assert (
+        set(COLUMNS)
+        == set(KINDS)
+        == {
+            "claims",
+            "obligors",
+            "receipts",
+            "events",
+            "contacts",
+            "municipalities",
+        }
+    )
     for kind, specs in COLUMNS.items():
         assert specs[0].name == "求償権番号" and specs[0].alias == "claim_no" and specs[0].required
         assert len({s.name for s in specs}) == len(specs) == len({s.alias for s in specs})

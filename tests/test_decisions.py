@@ -229,7 +229,7 @@ def test_withdraw_only_by_the_proposer_and_every_step_is_audited(team):
         ("damages_waiver", {"amount": 0}, "減免額"),
         ("damages_waiver", {"amount": 10, "date": "2999-01-01"}, "日付"),
         ("suspension", {"reasons": ["bored"]}, "停止理由"),
-        ("waiver", {}, "種類"),
+        ("waiver", {}, "放棄案件"),
     ],
 )
 def test_bad_proposals_name_the_field_and_store_nothing(team, kind, data, field):

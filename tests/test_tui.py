@@ -265,9 +265,11 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
     import screens.gl
     import screens.help
     import screens.home
+    import screens.letters
     import screens.remittance
     import screens.report
     import screens.virtual_table
+    import screens.waiver
     import screens.widgets
     from kyusho.keymap import BINDING_IDS
 
@@ -285,6 +287,9 @@ def test_keymap_ids_known_to_config_are_exactly_the_declared_bindings():
         screens.approvals.DecisionViewScreen,
         screens.remittance.RemittanceScreen,
         screens.gl.GLScreen,
+        screens.letters.LetterScreen,
+        screens.letters.LetterRecordScreen,
+        screens.waiver.WaiverScreen,
         screens.report.ReportScreen,
         screens.virtual_table.VirtualTable,
         screens.widgets.ListTable,

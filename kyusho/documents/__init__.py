@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -32,6 +32,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from kyusho.errors import InputError, KyushoError
+from kyusho.rules.dates import format_date
 
 TEMPLATES = Path(__file__).with_name("templates")
 FORMATS = ("html", "md", "pdf")
@@ -149,6 +150,20 @@ def when(value: Any) -> str:
     return str(value)
 
 
+def wareki(value: Any) -> str:
+    """A date as a letter prints it: 令和7年4月1日 (— for none)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, date):
+        return format_date(value, "wareki_long")
+    return str(value)
+
+
 def _environment(templates: Path | None, *, html: bool) -> SandboxedEnvironment:
     folders: list[jinja2.BaseLoader] = []
     if templates is not None:
@@ -165,6 +180,7 @@ def _environment(templates: Path | None, *, html: bool) -> SandboxedEnvironment:
     )
     env.filters["yen"] = yen
     env.filters["when"] = when
+    env.filters["wareki"] = wareki
     return env
 
 
@@ -192,8 +208,58 @@ def render(
                 f"テンプレート {name} の {exc.lineno} 行目に誤りがあります（{exc.message}）"
             ) from None
         except (jinja2.UndefinedError, jinja2.sandbox.SecurityError) as exc:
-            raise KyushoError(f"テンプレート {name} を差し込めません（{exc}）") from None
+            line = _template_line(exc, name)
+            where = f" の {line} 行目" if line is not None else ""
+            raise KyushoError(f"テンプレート {name}{where}を差し込めません（{exc}）") from None
     return Document(template_name, out["html"], out["md"], settings)
+
+
+def _template_line(exc: BaseException, name: str) -> int | None:
+    """The template line an error was raised on (Jinja2 maps its frames to template lines)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).name == name:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+PAGE_BREAK = '<div class="page-break" style="break-after: page; page-break-after: always"></div>'
+MD_SEPARATOR = "\n\n---\n\n"
+
+
+def render_batch(
+    template_name: str,
+    contexts: Sequence[Mapping[str, Any]],
+    settings: DocumentSettings | None = None,
+) -> Document:
+    """One document of several (one letter per context): a page each in HTML and PDF.
+
+    The HTML keeps the first rendering's head (title, styles) and puts every rendering's
+    body after it, a page break between them; Markdown separates them with a rule.
+    """
+    if not contexts:
+        raise InputError("対象", "対象がありません（1 件以上選んでください）")
+    docs = [render(template_name, c, settings) for c in contexts]
+    if len(docs) == 1:
+        return docs[0]
+    first = docs[0].html
+    bodies = []
+    for doc in docs:
+        found = _BODY.search(doc.html)
+        bodies.append(found.group(1) if found else doc.html)
+    joined = f"\n{PAGE_BREAK}\n".join(bodies)
+    head = _BODY.search(first)
+    if head is None:
+        html = joined
+    else:
+        opening = first[: head.start(1)]
+        closing = first[head.end(1) :]
+        html = opening + joined + closing
+    markdown = MD_SEPARATOR.join(d.markdown.strip("\n") for d in docs) + "\n"
+    return Document(template_name, html, markdown, docs[0].settings)
 
 
 # ---------------------------------------------------------------- PDF

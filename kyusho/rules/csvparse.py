@@ -56,6 +56,7 @@ KIND_LABELS = {
     "receipts": "入金",
     "events": "時効事由",
     "contacts": "交渉記録",
+    "municipalities": "損失補償",
 }
 KINDS = tuple(KIND_LABELS)
 
@@ -251,6 +252,20 @@ def _municipalities(s: str, f: str, ctx: _Context) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _municipality(s: str, f: str, ctx: _Context) -> str:
+    """One known municipality (the reference list or one an admin added)."""
+    name = unicodedata.normalize("NFKC", s).strip()
+    if name not in ctx.municipalities:
+        raise InputError(
+            f, f"{f}の「{name}」は損失補償団体の一覧にありません（管理者が登録できます）"
+        )
+    return name
+
+
+def _compensation_ratio(s: str, f: str, ctx: _Context) -> Decimal:
+    return parse_percent(s, f, maximum=Decimal(100), example="80")
+
+
 def _no_default(ctx: _Context) -> object:
     return None
 
@@ -341,6 +356,13 @@ _FIELDS: dict[str, tuple[_Field, ...]] = {
         _f("次回日", "next_on", False, _date),
         _REF,
     ),
+    "municipalities": (
+        _CLAIM_NO,
+        _f("損失補償団体", "municipality", True, _municipality),
+        _f("損失補償割合", "ratio", False, _compensation_ratio),
+        _f("損失補償金額", "compensated_amount", False, _amount_or_zero, memo=False),
+        _f("回収納付金", "remittances_paid", False, _amount_or_zero, memo=False),
+    ),
 }
 
 COLUMNS: dict[str, list[ColumnSpec]] = {
@@ -430,6 +452,7 @@ _ROW_CHECKS: dict[str, Callable[[dict[str, object], Report], None]] = {
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "claims": ("claim_no",),
     "obligors": ("claim_no", "obligor_no"),
+    "municipalities": ("claim_no", "municipality"),
 }
 
 

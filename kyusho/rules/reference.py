@@ -72,3 +72,22 @@ def gl_living_costs() -> LivingCostTable:
             for b in raw["band"]
         ),
     )
+
+
+@cache
+def checklist_names() -> frozenset[str]:
+    """Municipalities that ship their own walk-through template
+    (kyusho/data/waiver_checklist.<name>.toml); the others use the default."""
+    out = set()
+    for entry in resources.files("kyusho.data").iterdir():
+        stem = entry.name
+        if stem.startswith("waiver_checklist.") and stem.endswith(".toml"):
+            out.add(stem[len("waiver_checklist.") : -len(".toml")])
+    return frozenset(out)
+
+
+def waiver_checklist(municipality: str | None = None) -> dict[str, Any]:
+    """The walk-through template of ``municipality``: its own where one ships, else the default."""
+    if municipality and municipality in checklist_names():
+        return load(f"waiver_checklist.{municipality}")
+    return load("waiver_checklist")

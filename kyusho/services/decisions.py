@@ -48,8 +48,7 @@ __all__ = [
     "withdraw",
 ]
 
-# kinds whose effect this version applies; 求償権放棄 (waiver) needs the waiver ledger entry
-# and the municipal walk-through of SPEC 4.12 and is not offered yet
+# kinds whose effect this version applies
 KINDS = {
     "damages_waiver": "損害金減免",
     "partial_release": "一部弁済による保証債務免除",
@@ -57,6 +56,7 @@ KINDS = {
     "suspension": "管理事務停止",
     "reactivation": "管理再開",
     "write_off": "求償権整理",
+    "waiver": "求償権放棄・不等価譲渡",
 }
 HIGH_KINDS = {"write_off", "waiver"}
 
@@ -74,6 +74,7 @@ ATTESTED_ITEMS: dict[str, list[tuple[str, str]]] = {
         ("municipal_position", "損失補償団体の意向"),
     ],
     "damages_waiver": [],
+    "waiver": [],
     "partial_release": [
         ("means_test", "資力調査日"),
         ("income_assets_reviewed", "収入・資産の確認"),
@@ -113,6 +114,19 @@ class ApprovalRefused(KyushoError):
             "承認できません: "
             + " / ".join(failures)
             + "（承認するにはオーバーライド理由を記録してください）"
+        )
+
+
+class MunicipalApprovalMissing(ApprovalRefused):
+    """A waiver while a municipality that must agree has not approved: no override exists."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = failures
+        KyushoError.__init__(
+            self,
+            "承認できません: 損失補償団体の承認がありません: "
+            + "、".join(failures)
+            + "（求償権放棄は各団体の承認後に決裁します。オーバーライドはできません）",
         )
 
 
@@ -473,11 +487,66 @@ def _evaluate(
                 f"求償権の状態: {claim.status}",
             )
         )
+    elif kind == "waiver":
+        computed, waiver_checks, clean = _waiver(session, claim, data, today)
+        checks.extend(waiver_checks)
     elif kind == "write_off":
         reasons = _suspension_reason_checks(session, claim, list(rules.COMPUTED_REASONS), None)
         checks.append(rules.suspended_or_reason(claim.status, claim.status_since, reasons))
         computed = {"balance": _balance_now(claim, today)}
     return Evaluation(computed=computed, checks=checks, items=items), clean, attested
+
+
+WAIVER_FIELDS = frozenset({"amount", "attested"})
+
+
+def _waiver(
+    session: Session, claim: Claim, data: dict[str, Any], today: date
+) -> tuple[dict[str, Any], list[Check], dict[str, Any]]:
+    """The waiver (SPEC 4.12) rests on the claim's open waiver case: its kind, scheme and the
+    transfer price. ``amount`` (optional) waives part of the balance; without it, all of it
+    (a transfer waives what the price leaves)."""
+    from kyusho.services import waiver as waivers
+
+    unknown = sorted(set(data) - WAIVER_FIELDS)
+    if unknown:
+        raise InputError(
+            "放棄データ",
+            f"「{'、'.join(map(str, unknown))}」は指定できません（{' / '.join(sorted(WAIVER_FIELDS))}）",
+        )
+    case = waivers._latest_case(claim)
+    if case is None or case.status != "open":
+        raise InputError("放棄案件", "この求償権には進行中の放棄案件がありません（先に案件を登録）")
+    balance = _balance_now(claim, today)
+    price = case.transfer_price or 0 if case.kind == "transfer" else 0
+    amount = data.get("amount")
+    if amount is not None:
+        amount = _amount(amount, "放棄額", "放棄額")
+        if case.kind == "transfer":
+            raise InputError(
+                "放棄額", "不等価譲渡では放棄額は譲渡対価から決まります（指定しません）"
+            )
+        if amount <= 0 or amount > balance:
+            raise InputError("放棄額", f"1円以上、残高 {balance:,}円以下の金額にしてください")
+    if price > balance:
+        raise InputError("譲渡対価", f"譲渡対価が残高 {balance:,}円を超えています")
+    full = amount is None or amount == balance
+    waived = balance - price if amount is None else amount
+    computed = {
+        "case_id": case.id,
+        "case_kind": case.kind,
+        "scheme": case.scheme,
+        "balance": balance,
+        "transfer_price": price if case.kind == "transfer" else None,
+        "amount": waived,
+        "full": full,
+    }
+    # judged again at approval (the municipalities decide after the proposal), so shown here
+    # as a figure rather than frozen as a check an override could pass
+    computed["municipalities_pending"] = waivers.must_agree(case, claim)
+    checks: list[Check] = []
+    clean = {"case_id": case.id, "amount": amount, "full": full}
+    return computed, checks, clean
 
 
 GL_FIELDS = frozenset(
@@ -810,6 +879,8 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
         claim = Claim.get_by_id(d.claim_id)
         if d.kind == "reactivation":
             _require_suspended(claim)  # written off since the proposal: no override reopens it
+        if d.kind == "waiver":
+            _require_municipal_approval(d, claim)
         failing = _failures(d)
         if failing and not (override_reason or "").strip():
             raise ApprovalRefused(failing)
@@ -835,6 +906,16 @@ def approve(session: Session, decision_id: int, *, override_reason: str | None =
             release_on_payment(session, claim, decision=d)
             d = Decision.get_by_id(d.id)
         return d
+
+
+def _require_municipal_approval(d: Decision, claim: Claim) -> None:
+    """SPEC 4.12: every municipality that must agree has 承認, judged now (not as frozen)."""
+    from kyusho.services import waiver as waivers
+
+    case = waivers.get_case(json.loads(d.data)["case_id"])
+    pending = waivers.must_agree(case, claim)
+    if pending:
+        raise MunicipalApprovalMissing(pending)
 
 
 def reject(session: Session, decision_id: int, reason: str) -> Decision:
@@ -882,6 +963,77 @@ def _close(
     return d
 
 
+def _apply_waiver(
+    session: Session, d: Decision, claim: Claim, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The waiver's effect on the approval date: a transfer's price as a receipt, then the
+    waived amount as a ``waiver`` entry; a full waiver closes the claim as ``waived``."""
+    from kyusho.services import waiver as waivers
+
+    today = session.today()
+    case = waivers.get_case(data["case_id"])
+    on = max(today, claim.last_entry_on)
+    receipt_id = None
+    if case.kind == "transfer" and case.transfer_price:
+        receipt = LedgerEntry.create(
+            claim=claim,
+            kind="receipt",
+            date=on,
+            amount=case.transfer_price,
+            method=None,
+            note="不等価譲渡の譲渡対価",
+            decision_id=d.id,
+            created_by=session.login,
+            created_at=session.now(),
+        )
+        projections.recompute_ledger_for(
+            claim, new_seq=receipt.id, field="譲渡対価", what="この譲渡対価を入金する"
+        )
+        receipt_id = receipt.id
+    balance = projections.balance_from_projection(claim, on).total
+    amount = balance if data.get("full") or data.get("amount") is None else data["amount"]
+    amount = min(amount, balance)
+    entry_id = None
+    if amount > 0:
+        entry = LedgerEntry.create(
+            claim=claim,
+            kind="waiver",
+            date=on,
+            amount=amount,
+            decision_id=d.id,
+            created_by=session.login,
+            created_at=session.now(),
+        )
+        projections.recompute_ledger_for(
+            claim, new_seq=entry.id, field="放棄額", what="この放棄をする"
+        )
+        entry_id = entry.id
+        audit.record(
+            session.login,
+            "waiver.post",
+            "claim",
+            claim.id,
+            after={"entry_id": entry.id, "amount": amount, "date": on, "decision_id": d.id},
+            at=session.now(),
+        )
+    full = amount == balance
+    effect: dict[str, Any] = {
+        "amount": amount,
+        "entry_id": entry_id,
+        "receipt_id": receipt_id,
+        "transfer_price": case.transfer_price if case.kind == "transfer" else None,
+        "on": on.isoformat(),
+        "full": full,
+    }
+    if full:
+        Claim.update(status="waived", status_since=today, review_on=None).where(
+            Claim.id == claim.id
+        ).execute()
+        effect["status"] = "waived"
+    waivers.close_case(session, case)
+    return effect
+
+
 def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
     """The effect of an approved decision (inside the approval's transaction)."""
     data = json.loads(d.data)
@@ -891,6 +1043,8 @@ def _apply(session: Session, d: Decision, claim: Claim) -> dict[str, Any]:
             session, claim, date.fromisoformat(data["date"]), data["amount"], d.id
         )
         return {"entry_id": entry.id}
+    if d.kind == "waiver":
+        return _apply_waiver(session, d, claim, data)
     if d.kind == "gl_release" and data.get("payment") == 0:
         # everything the guarantor has is retained: no payment to wait for
         Obligor.update(liable=False, released_on=today).where(Obligor.id == d.obligor_id).execute()

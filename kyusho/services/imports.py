@@ -26,10 +26,10 @@ from peewee import fn
 from kyusho.errors import InputError, KyushoError
 from kyusho.rules import limitation
 from kyusho.rules.csvparse import CsvReader, ParsedRow, RowError, too_large
-from kyusho.rules.reference import municipality_names
 from kyusho.rules.text import kana_key, name_key
 from kyusho.services import projections
 from kyusho.services.session import Session
+from kyusho.services.waiver import known_municipalities
 from models import audit
 from models.bulk import bulk_insert, bulk_update, in_values
 from models.schema import (
@@ -42,7 +42,7 @@ from models.schema import (
     Staff,
 )
 
-KINDS = ("claims", "obligors", "receipts", "events", "contacts")
+KINDS = ("claims", "obligors", "receipts", "events", "contacts", "municipalities")
 BATCH = 500
 
 Progress = Callable[[str, int, int], None]
@@ -132,7 +132,7 @@ def _import(
         kind,
         stream,
         default_damages_rate=session.config.policy.damages_rate,
-        municipalities=municipality_names(),
+        municipalities=known_municipalities(),
         max_bytes=session.config.import_max_bytes,
         name=name,
     )
@@ -906,10 +906,68 @@ class _Contacts(_Referenced):
             ).execute()
 
 
+# ------------------------------------------------------------------ municipalities
+
+FACT_FIELDS = ("ratio", "compensated_amount", "remittances_paid")
+
+
+class _Municipalities(_Kind[Claim]):
+    """Loss-compensation facts per claim and municipality (SPEC 4.12). A row names a claim and
+    a known municipality; the municipality is linked to the claim if it is not yet, and the
+    facts given replace the stored ones (a blank cell keeps what is stored). A row that
+    changes nothing is skipped, so importing a file twice changes nothing."""
+
+    model = ClaimMunicipality
+
+    def load(self, rows: list[ParsedRow]) -> None:
+        super().load(rows)
+        self.links: dict[tuple[int, str], ClaimMunicipality] = {}
+        for chunk in _chunks([c.id for c in self.claims.values()]):
+            for cm in ClaimMunicipality.select().where(in_values(ClaimMunicipality.claim, chunk)):
+                self.links[(cm.claim_id, cm.name)] = cm
+
+    def run(self, rows: list[ParsedRow]) -> None:
+        from kyusho.services.waiver import parse_ratio
+
+        self.load(rows)
+        for row in rows:
+            claim = self.claim(row)
+            if claim is None:
+                continue
+            v = _v(row)
+            given = {k: v[k] for k in FACT_FIELDS if v.get(k) is not None}
+            if "ratio" in given:
+                given["ratio"] = parse_ratio(given["ratio"])
+            link = self.links.get((claim.id, v["municipality"]))
+            if link is None:
+                link = ClaimMunicipality.create(claim=claim, name=v["municipality"], **given)
+                self.links[(claim.id, link.name)] = link
+                before: dict[str, Any] | None = None
+            else:
+                before = {k: getattr(link, k) for k in FACT_FIELDS}
+                if all(before[k] == val for k, val in given.items()):
+                    self.report.skipped += 1
+                    continue
+                ClaimMunicipality.update(**given).where(ClaimMunicipality.id == link.id).execute()
+                for k, val in given.items():
+                    setattr(link, k, val)
+            self.report.added += 1
+            audit.record(
+                self.session.login,
+                "municipality.facts",
+                "claim",
+                claim.id,
+                before=None if before is None else {"municipality": link.name, **before},
+                after={"municipality": link.name, **{k: getattr(link, k) for k in FACT_FIELDS}},
+                at=self.now,
+            )
+
+
 IMPORTERS: dict[str, type[_Kind[Any]]] = {
     "claims": _Claims,
     "obligors": _Obligors,
     "receipts": _Receipts,
     "events": _Events,
     "contacts": _Contacts,
+    "municipalities": _Municipalities,
 }

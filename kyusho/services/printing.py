@@ -6,9 +6,12 @@ without ``force``, never over the database or its companions) and ``write_atomic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from kyusho.documents.decision import decision_document, find_decision
+from kyusho.documents.letters import letters_document
 from kyusho.errors import InputError, KyushoError
 from kyusho.files import output_path, write_atomically
 from kyusho.services.session import Session
@@ -39,6 +42,29 @@ def write_decision(
     fmt = document_format(dest, fmt, field)
     path = output_path(dest, field, force=force, protect=[session.db_path])
     document = decision_document(session, find_decision(session, decision_id, "決裁番号"))
+    content = document.content(fmt)
+    if content is None:
+        why = document.pdf_unavailable() or "不明な理由"
+        raise KyushoError(f"PDF は作成しませんでした: {why}。html か md なら出力できます")
+    write_atomically(path, content, field=field)
+    return path
+
+
+def write_letters(
+    session: Session,
+    kind: str,
+    targets: Sequence[tuple[str, int]],
+    on: date,
+    dest: str | Path,
+    fmt: str | None = None,
+    force: bool = False,
+    *,
+    field: str = "出力先",
+) -> Path:
+    """One letter of ``kind`` per target (one per page) written to ``dest``; the path."""
+    fmt = document_format(dest, fmt, field)
+    path = output_path(dest, field, force=force, protect=[session.db_path])
+    document = letters_document(session, kind, targets, on)
     content = document.content(fmt)
     if content is None:
         why = document.pdf_unavailable() or "不明な理由"

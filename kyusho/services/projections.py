@@ -70,7 +70,8 @@ def recompute_ledger(
     changed = 0
     updates: list[tuple[int, int, int, int]] = []
     for row in rows:
-        alloc = result.allocations.get(row.id)
+        # a receipt's allocation, or the buckets a 求償権放棄 waived (the year-end principal)
+        alloc = result.allocations.get(row.id) or result.waived.get(row.id)
         want = (alloc.costs, alloc.damages, alloc.principal) if alloc else (0, 0, 0)
         have = (row.alloc_costs, row.alloc_damages, row.alloc_principal)
         if want != have:

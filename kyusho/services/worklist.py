@@ -37,6 +37,7 @@ RANK = {
     "review": 4,
     "suspended_receipt": 5,
     "approval": 6,
+    "waiver_step": 7,
 }
 REVIEW_CHANNEL = "review"  # a contact of kind 見直し (SPEC 4.9)
 
@@ -477,8 +478,67 @@ def worklist(
                 )
             )
 
+    items.extend(_waiver_steps(session, as_of, all_staff, limit))
     items.sort(key=lambda i: (i.rank, i.due or date.max, i.claim_no, i.obligor))
     return items
+
+
+def _waiver_steps(session: Session, as_of: date, all_staff: bool, limit: int) -> list[WorkItem]:
+    """Waivers waiting on a municipality's next step (SPEC 4.12): one row per municipality
+    that must agree and has not reported, as recorded by the end of ``as_of``."""
+    from kyusho.rules import reference
+    from kyusho.rules import waiver as waiver_rules
+    from kyusho.services import waiver as waivers
+    from models.schema import ClaimMunicipality, WaiverCase, WaiverStep
+
+    end = cutoff(as_of)
+    q = (
+        WaiverCase.select(WaiverCase, Claim)
+        .join(Claim)
+        .where((WaiverCase.created_at < end) & Claim.status.in_(OPEN_STATUSES + ("waived",)))
+        .order_by(WaiverCase.id.desc())
+        .limit(limit)
+    )
+    latest: dict[int, WaiverCase] = {}
+    for case in _mine(session, q, all_staff):
+        latest.setdefault(case.claim_id, case)
+    if not latest:
+        return []
+    govs = waivers._governments()
+    checklist = reference.load("waiver_checklist")
+    out = []
+    for case in latest.values():
+        for cm in ClaimMunicipality.select().where(ClaimMunicipality.claim == case.claim_id):
+            if waiver_rules.resolve(cm.name, case.scheme, govs, checklist).status == "not_required":
+                continue
+            last = (
+                WaiverStep.select()
+                .where(
+                    (WaiverStep.case == case.id)
+                    & (WaiverStep.municipality == cm.name)
+                    & (WaiverStep.recorded_at < end)
+                )
+                .order_by(WaiverStep.id.desc())
+                .first()
+            )
+            step = last.step if last else None
+            nexts = waivers.NEXT_STEPS[step]
+            if not nexts:
+                continue
+            now = waivers.STEP_LABELS[step] if step else "未着手"
+            out.append(
+                WorkItem(
+                    RANK["waiver_step"],
+                    last.on if last else case.planned_date,
+                    "waiver_step",
+                    case.claim.claim_no,
+                    case.claim.debtor_name,
+                    f"放棄手続 {cm.name}: {now} → 次は"
+                    + "・".join(waivers.STEP_LABELS[n] for n in nexts),
+                    leaves="報告済の記録で消えます",
+                )
+            )
+    return out
 
 
 def item_json(item: WorkItem) -> dict[str, Any]:
