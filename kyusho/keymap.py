@@ -94,6 +94,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "waiver.walk",
         "waiver.application",
         "waiver.step",
+        "waiver.facts",
         "waiver.record",
         "waiver.reload",
         "waiver.status_met",

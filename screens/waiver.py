@@ -104,6 +104,7 @@ class WaiverScreen(Screen[Any]):
         Binding("w", "walk", "審査", id="waiver.walk"),
         Binding("a", "application", "申請", id="waiver.application"),
         Binding("s", "record_step", "手続記録", id="waiver.step"),
+        Binding("u", "edit_facts", "損失補償", id="waiver.facts"),
         Binding("p", "write_record", "記録出力", id="waiver.record"),
         Binding("r,f5", "reload", "再読込", show=False, id="waiver.reload"),
         Binding("1", "status(0)", "充足", id="waiver.status_met"),
@@ -417,6 +418,57 @@ class WaiverScreen(Screen[Any]):
             save=save,
             save_label="開始",
             note="譲渡対価は不等価譲渡のときだけ入力します",
+        )
+        self.app.push_screen(FormScreen(spec), lambda r: self.reload() if r else None)
+
+    def action_edit_facts(self) -> None:
+        """u: the loss-compensation facts of the municipality under the cursor (audited)."""
+        if not self._require_present("損失補償の登録"):
+            return
+        facts = self._current_facts()
+        if facts is None:
+            self._error("損失補償団体がありません")
+            return
+        session = context(self).session
+        name = str(_get(facts, "name", default=""))
+
+        def text(value: Any) -> str:
+            return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+        def save(v: dict[str, Any]) -> Any:
+            waiver.set_facts(
+                session,
+                self.claim_no,
+                name,
+                ratio=v["ratio"] or None,
+                compensated_amount=v["compensated_amount"],
+                remittances_paid=v["remittances_paid"],
+            )
+            return True
+
+        spec = FormSpec(
+            title=f"損失補償 — {name}",
+            note="空欄は登録済みの値のまま。差引（損失補償金額 − 回収納付金）は申請書に使います",
+            fields=[
+                Field(
+                    "ratio", "損失補償割合（%）", required=False, default=text(_get(facts, "ratio"))
+                ),
+                Field(
+                    "compensated_amount",
+                    "損失補償金額",
+                    "amount",
+                    required=False,
+                    default=text(_get(facts, "compensated_amount")),
+                ),
+                Field(
+                    "remittances_paid",
+                    "回収納付金",
+                    "amount",
+                    required=False,
+                    default=text(_get(facts, "remittances_paid")),
+                ),
+            ],
+            save=save,
         )
         self.app.push_screen(FormScreen(spec), lambda r: self.reload() if r else None)
 

@@ -300,3 +300,24 @@ async def test_the_claim_shows_where_each_municipality_stands_and_w_opens_the_ca
         await pilot.press("w")
         await settle(pilot)
         assert isinstance(app.screen, WaiverScreen)
+
+
+async def test_u_edits_the_loss_compensation_facts_of_the_municipality(demo_path):
+    """Facts are editable from the keyboard; the difference shows on the case at once."""
+    from screens.form import FormScreen
+
+    claim_no = _claim(demo_path)
+    app = _app(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, claim_no)
+        await pilot.press("u")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#f-compensated_amount", Input).value == "3,000,000"
+        form.query_one("#f-remittances_paid", Input).value = "500,000"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+    facts = waiver.municipality_facts(make_session(demo_path), claim_no)
+    assert (facts[0].remittances_paid, facts[0].net) == (500_000, 2_500_000)
