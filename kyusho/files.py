@@ -14,7 +14,8 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kyusho.errors import InputError, KyushoError
@@ -135,23 +136,21 @@ def output_path(
     return path
 
 
-def write_atomically(dest: Path, data: bytes, *, field: str) -> Path:
-    """Write to a temporary file in dest's folder, fsync, then rename into place (mode 0660).
+@contextmanager
+def atomic_output(dest: Path, *, field: str) -> Iterator[Path]:
+    """A hidden temporary file next to ``dest`` that becomes ``dest`` when the block succeeds.
 
-    Readers see either the old file or the whole new one; an interruption leaves at most a
-    hidden temporary file, removed on any error this process sees.
+    Readers see either the old file or the whole new one; it is fsynced, renamed into place
+    (mode 0660) and the rename made durable; on any error the temporary file is removed.
     """
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        try:
-            os.fchmod(fd, 0o660)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.fchmod(fd, 0o660)
+        os.close(fd)
+        yield Path(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, dest)
         tmp = None
         try:  # make the rename itself durable
@@ -173,6 +172,12 @@ def write_atomically(dest: Path, data: bytes, *, field: str) -> Path:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def write_atomically(dest: Path, data: bytes, *, field: str) -> Path:
+    """``data`` written to ``dest`` through ``atomic_output``."""
+    with atomic_output(dest, field=field) as tmp:
+        tmp.write_bytes(data)
     return dest
 
 

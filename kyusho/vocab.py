@@ -43,6 +43,17 @@ OBLIGOR_STATES = MappingProxyType(
 
 ALLOCATION_ORDERS = MappingProxyType({"statutory": "法定", "principal_first": "元金"})
 
+SUSPENSION_REASONS = MappingProxyType(
+    {
+        "whereabouts_unknown": "所在不明",
+        "discharged_no_recourse": "主債務者の免責・法人格消滅で回収可能な保証人なし",
+        "inheritance_renounced": "相続放棄",
+        "insolvent": "無資力",
+        "limitation_invoked": "時効援用",
+        "small_balance": "少額・費用倒れ",
+        "collateral_exhausted": "担保処分完了",
+    }
+)
 DECISION_KINDS = MappingProxyType(
     {
         "suspension": "管理事務停止",

@@ -42,25 +42,29 @@ COLUMNS = (
 )
 
 
+def _stamp(value: Any) -> Any:
+    """A stored timestamp as a datetime where it reads as one (the text itself otherwise)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _when(value: Any, style: str) -> str:
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
+    value = _stamp(value)
     return format_datetime(value, style) if isinstance(value, datetime) else str(value)
 
 
 def _day(value: Any, style: str) -> str:
     if value is None or value == "":
         return ""
+    value = _stamp(value)
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value[:10]
+        return value[:10]
     return format_date(value.date() if isinstance(value, datetime) else value, style)
 
 

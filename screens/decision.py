@@ -25,7 +25,7 @@ from kyusho.rules.dates import format_date, parse_date
 from kyusho.rules.money import format_yen, parse_amount
 from kyusho.rules.text import narrow
 from kyusho.services import decisions
-from kyusho.vocab import DECISION_KINDS
+from kyusho.vocab import DECISION_KINDS, SUSPENSION_REASONS
 from screens.context import context, deliver, failure
 from screens.widgets import KeyBar, StatusLine
 
@@ -42,15 +42,6 @@ KIND_KEYS = (
     "waiver",
 )
 NEEDS_OBLIGOR = frozenset({"partial_release", "gl_release"})
-SUSPENSION_REASONS: dict[str, str] = {
-    "whereabouts_unknown": "所在不明",
-    "discharged_no_recourse": "主債務者の免責・法人格消滅で回収可能な保証人なし",
-    "inheritance_renounced": "相続放棄",
-    "insolvent": "無資力",
-    "limitation_invoked": "時効援用",
-    "small_balance": "少額・費用倒れ",
-    "collateral_exhausted": "担保処分完了",
-}
 # attested items answered with a date (any date style, sent as ISO); the others with one of
 # ANSWERS, typed as its number or its word
 DATE_ITEMS: frozenset[str] = getattr(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -109,34 +109,36 @@ def cost_form(session: Session, view: ClaimView) -> FormSpec:
     )
 
 
+def _cancel_form(
+    what: str, note: str, cancel: Callable[[str], Any], placeholder: str = ""
+) -> FormSpec:
+    """取消の確認: the record stays, marked 取消; ``cancel(reason)`` does it."""
+    return FormSpec(
+        title=f"取消の確認 — {what}",
+        note=note,
+        fields=[Field("reason", "取消理由", "text", placeholder=placeholder)],
+        save=lambda v: cancel(v["reason"]),
+        save_label="取り消す",
+    )
+
+
 def cancel_entry_form(session: Session, view: ClaimView, entry_id: int) -> FormSpec:
     e = next(x for x in view.entries if x.id == entry_id)
     label = ENTRY_KINDS.get(e.kind, e.kind)
-
-    def save(v: dict[str, Any]) -> Any:
-        return entries.cancel_entry(session, entry_id, v["reason"])
-
-    return FormSpec(
-        title=f"取消の確認 — {label} {format_date(e.date, session.config.dates)} {format_yen(e.amount)}",
-        note="取り消した明細は消えずに「取消」と表示され、以後の入金はすべて充当し直されます。",
-        fields=[Field("reason", "取消理由", "text", placeholder="例: 誤入力（金額違い）")],
-        save=save,
-        save_label="取り消す",
+    return _cancel_form(
+        f"{label} {format_date(e.date, session.config.dates)} {format_yen(e.amount)}",
+        "取り消した明細は消えずに「取消」と表示され、以後の入金はすべて充当し直されます。",
+        lambda reason: entries.cancel_entry(session, entry_id, reason),
+        "例: 誤入力（金額違い）",
     )
 
 
 def cancel_event_form(session: Session, view: ClaimView, event_id: int) -> FormSpec:
     ev = next(x for x in view.events if x.id == event_id)
-
-    def save(v: dict[str, Any]) -> Any:
-        return events.cancel_event(session, event_id, v["reason"])
-
-    return FormSpec(
-        title=f"取消の確認 — {EVENT_KINDS.get(ev.kind, ev.kind)} {format_date(ev.date, session.config.dates)}",
-        note="取り消した事由は「取消」と表示され、時効は計算し直されます。",
-        fields=[Field("reason", "取消理由", "text")],
-        save=save,
-        save_label="取り消す",
+    return _cancel_form(
+        f"{EVENT_KINDS.get(ev.kind, ev.kind)} {format_date(ev.date, session.config.dates)}",
+        "取り消した事由は「取消」と表示され、時効は計算し直されます。",
+        lambda reason: events.cancel_event(session, event_id, reason),
     )
 
 
@@ -327,16 +329,11 @@ def cancel_contact_form(session: Session, view: ClaimView, contact_id: int) -> F
     c = next(x for x in view.contacts if x.id == contact_id)
     when = format_datetime(c.at, session.config.dates)
     channel = CONTACT_CHANNELS.get(c.channel, c.channel)
-
-    def save(v: dict[str, Any]) -> Any:
-        return contacts.cancel_contact(session, contact_id, v["reason"])
-
-    return FormSpec(
-        title=f"取消の確認 — 交渉 {when} {channel} {c.outcome}",
-        note="取り消した交渉は消えずに「取消」と表示され、その約束と次回行動は一覧から外れます。",
-        fields=[Field("reason", "取消理由", "text", placeholder="例: 別の求償権に記録した")],
-        save=save,
-        save_label="取り消す",
+    return _cancel_form(
+        f"交渉 {when} {channel} {c.outcome}",
+        "取り消した交渉は消えずに「取消」と表示され、その約束と次回行動は一覧から外れます。",
+        lambda reason: contacts.cancel_contact(session, contact_id, reason),
+        "例: 別の求償権に記録した",
     )
 
 

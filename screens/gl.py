@@ -11,6 +11,7 @@ Nothing is stored before Ctrl+S; Esc goes back one step.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from dataclasses import dataclass, replace
 from datetime import date
@@ -156,14 +157,7 @@ def read_inventory(path_text: str) -> list[glrules.Asset]:
 
 
 def asset_dict(a: glrules.Asset) -> dict[str, Any]:
-    return {
-        "kind": a.kind,
-        "description": a.description,
-        "value": a.value,
-        "exempt": a.exempt,
-        "home": a.home,
-        "keep": a.keep,
-    }
+    return dataclasses.asdict(a)
 
 
 def figures_text(result: glrules.GLResult, liability: int) -> Text:

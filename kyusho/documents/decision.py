@@ -135,19 +135,8 @@ def decision_context(session: Session, d: Decision) -> dict[str, Any]:
     }
 
 
-GL_FACT_KEYS = frozenset(
-    {
-        "reference_date",
-        "gl_type",
-        "assets",
-        "living_requested",
-        "bankruptcy_dividend",
-        "recovery_increase",
-        "expert",
-        "payment",
-        "release_amount",
-    }
-)
+# the GL inputs the document shows in their own section, not among the plain facts
+GL_FACT_KEYS = (decisions.GL_FIELDS - {"attested"}) | {"payment", "release_amount"}
 
 
 def _yen(value: Any) -> str:

@@ -12,6 +12,7 @@ from datetime import date
 
 from kyusho.rules.dates import add_months
 from kyusho.rules.periods import period_end
+from kyusho.vocab import OBLIGOR_STATES, SUSPENSION_REASONS
 
 
 @dataclass(frozen=True)
@@ -34,24 +35,7 @@ class Party:
     lim_state: str | None  # the clock's effective state, None without a clock
 
 
-SUSPENSION_REASONS = {
-    "whereabouts_unknown": "所在不明",
-    "discharged_no_recourse": "主債務者の免責・法人格消滅で回収可能な保証人なし",
-    "inheritance_renounced": "相続放棄",
-    "insolvent": "無資力",
-    "limitation_invoked": "時効援用",
-    "small_balance": "少額・費用倒れ",
-    "collateral_exhausted": "担保処分完了",
-}
-STATE_LABELS = {
-    "normal": "通常",
-    "whereabouts_unknown": "所在不明",
-    "bankruptcy_pending": "破産手続中",
-    "discharged": "免責確定",
-    "extinguished": "法人格消滅",
-    "deceased": "死亡",
-    "inheritance_renounced": "相続放棄",
-}
+STATE_LABELS = OBLIGOR_STATES
 NO_RECOURSE_STATES = frozenset({"discharged", "extinguished", "inheritance_renounced"})
 ENDED_CLOCKS = frozenset({"invoked", "extinguished", "released"})
 

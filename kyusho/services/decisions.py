@@ -11,6 +11,7 @@ takes effect when the payment is received (services.entries.release_on_payment).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -678,17 +679,7 @@ def _gl_release(
     clean = {
         "reference_date": reference_date.isoformat(),
         "gl_type": gl_type,
-        "assets": [
-            {
-                "kind": a.kind,
-                "description": a.description,
-                "value": a.value,
-                "exempt": a.exempt,
-                "home": a.home,
-                "keep": a.keep,
-            }
-            for a in assets
-        ],
+        "assets": [dataclasses.asdict(a) for a in assets],
         **amounts,
         "expert": expert,
         # what the release waits for and what the 年度 report counts (frozen)

@@ -15,17 +15,15 @@ file is opened. CSV cells get a leading ' (OWASP's advice); XLSX text is always 
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kyusho.errors import InputError, KyushoError
-from kyusho.files import show_text
+from kyusho.errors import InputError
+from kyusho.files import atomic_output
 from kyusho.rules import ledger
 from kyusho.rules.report_table import Report, display_width
 from kyusho.services import projections
@@ -99,30 +97,9 @@ def _csv_cell(value: Any, kind: str) -> str:
     return csv_text(str(value))
 
 
-@contextmanager
-def _temporary(dest: Path, field: str) -> Iterator[Path]:
+def _temporary(dest: Path, field: str) -> AbstractContextManager[Path]:
     """A hidden file next to ``dest`` that becomes ``dest`` only when the block succeeds."""
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        os.fchmod(fd, 0o660)
-        os.close(fd)
-        yield Path(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-        tmp = None
-    except OSError as exc:
-        message = f"{show_text(dest)} に書き込めません（{exc.strerror}）"
-        if isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
-            raise InputError(field, message) from None
-        raise KyushoError(f"{field}: {message}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    return atomic_output(dest, field=field)
 
 
 def _counting(table: Table, progress: Progress | None) -> Iterator[Sequence[Any]]:

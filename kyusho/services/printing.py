@@ -6,10 +6,11 @@ without ``force``, never over the database or its companions) and ``write_atomic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from kyusho.documents import Document
 from kyusho.documents.decision import decision_document, find_decision
 from kyusho.documents.letters import letters_document
 from kyusho.errors import InputError, KyushoError
@@ -29,6 +30,30 @@ def document_format(dest: str | Path, fmt: str | None, field: str) -> str:
     return found
 
 
+def write_document(
+    session: Session,
+    make: Callable[[], Document],
+    dest: str | Path,
+    *,
+    fmt: str | None = None,
+    force: bool = False,
+    field: str = "出力先",
+) -> Path:
+    """The document ``make()`` builds, written to ``dest`` in ``fmt``; the path written.
+
+    The path is checked before the document is built, so a refused path costs nothing.
+    """
+    fmt = document_format(dest, fmt, field)
+    path = output_path(dest, field, force=force, protect=[session.db_path])
+    document = make()
+    content = document.content(fmt)
+    if content is None:
+        why = document.pdf_unavailable() or "不明な理由"
+        raise KyushoError(f"PDF は作成しませんでした: {why}。html か md なら出力できます")
+    write_atomically(path, content, field=field)
+    return path
+
+
 def write_decision(
     session: Session,
     decision_id: int,
@@ -39,15 +64,11 @@ def write_decision(
     field: str = "出力先",
 ) -> Path:
     """The 決裁書 of ``decision_id`` written to ``dest``; the path written."""
-    fmt = document_format(dest, fmt, field)
-    path = output_path(dest, field, force=force, protect=[session.db_path])
-    document = decision_document(session, find_decision(session, decision_id, "決裁番号"))
-    content = document.content(fmt)
-    if content is None:
-        why = document.pdf_unavailable() or "不明な理由"
-        raise KyushoError(f"PDF は作成しませんでした: {why}。html か md なら出力できます")
-    write_atomically(path, content, field=field)
-    return path
+
+    def make() -> Document:
+        return decision_document(session, find_decision(session, decision_id, "決裁番号"))
+
+    return write_document(session, make, dest, fmt=fmt, force=force, field=field)
 
 
 def write_letters(
@@ -62,12 +83,8 @@ def write_letters(
     field: str = "出力先",
 ) -> Path:
     """One letter of ``kind`` per target (one per page) written to ``dest``; the path."""
-    fmt = document_format(dest, fmt, field)
-    path = output_path(dest, field, force=force, protect=[session.db_path])
-    document = letters_document(session, kind, targets, on)
-    content = document.content(fmt)
-    if content is None:
-        why = document.pdf_unavailable() or "不明な理由"
-        raise KyushoError(f"PDF は作成しませんでした: {why}。html か md なら出力できます")
-    write_atomically(path, content, field=field)
-    return path
+
+    def make() -> Document:
+        return letters_document(session, kind, targets, on)
+
+    return write_document(session, make, dest, fmt=fmt, force=force, field=field)

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from kyusho.errors import InputError, KyushoError, NotFound
+from kyusho.errors import InputError, NotFound
 from kyusho.rules import reference
 from kyusho.rules import waiver as rules
 from kyusho.rules.text import LINE_MAX, NAME_MAX, NOTE_MAX, clean_text
@@ -739,21 +739,12 @@ def write_waiver_record(
     field: str = "出力先",
 ) -> Path:
     """The walk-through record and application of ``case_id`` written to ``dest``."""
-    from kyusho.documents import DocumentSettings, render
+    from kyusho.documents import Document, DocumentSettings, render
     from kyusho.documents.waiver import record_context
-    from kyusho.files import output_path, write_atomically
-    from kyusho.services.printing import document_format
+    from kyusho.services.printing import write_document
 
-    fmt = document_format(dest, fmt, field)
-    path = output_path(dest, field, force=force, protect=[session.db_path])
-    document = render(
-        "waiver_record",
-        record_context(waiver_record_context(session, case_id)),
-        DocumentSettings.from_config(session.config),
-    )
-    content = document.content(fmt)
-    if content is None:
-        why = document.pdf_unavailable() or "不明な理由"
-        raise KyushoError(f"PDF は作成しませんでした: {why}。html か md なら出力できます")
-    write_atomically(path, content, field=field)
-    return path
+    def make() -> Document:
+        context = record_context(waiver_record_context(session, case_id))
+        return render("waiver_record", context, DocumentSettings.from_config(session.config))
+
+    return write_document(session, make, dest, fmt=fmt, force=force, field=field)
