@@ -131,7 +131,9 @@ def _cmd_letter(args: argparse.Namespace) -> int:
             "（何も書き出していません）",
         )
     try:
-        dest = write_letters(session, args.kind, targets, on, out, fmt, args.force, field="--out")
+        dest = write_letters(
+            session, args.kind, targets, on, out, fmt=fmt, force=args.force, field="--out"
+        )
     except KyushoError as exc:
         if isinstance(exc, InputError):
             raise

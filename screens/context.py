@@ -49,6 +49,32 @@ def watch_as_of(node: DOMNode, callback: Callable[[date], Any]) -> None:
     node.watch(node.app, "as_of", callback, init=False)
 
 
+def step_fiscal_year(node: DOMNode, fy: int, step: int) -> int | None:
+    """The 年度 ``step`` away from ``fy``, or None (said to the user) past the ones there are."""
+    from kyusho.rules.dates import fiscal_year
+
+    nxt = fy + step
+    if not 1950 <= nxt <= fiscal_year(context(node).as_of) + 1:
+        node.notify("これより先の年度はありません")
+        return None
+    return nxt
+
+
+class FiscalYearSteps:
+    """←/→ between 年度 on a screen with ``fy`` and ``reload()`` (the report, the 公庫 ledger)."""
+
+    fy: int | None
+
+    def reload(self) -> None: ...
+
+    def action_year(self, step: int) -> None:
+        assert self.fy is not None
+        nxt = step_fiscal_year(cast(DOMNode, self), self.fy, step)
+        if nxt is not None:
+            self.fy = nxt
+            self.reload()
+
+
 def failure(what: str, error: BaseException) -> str:
     """The message for a failed read: the error's own text for a user error, else what failed."""
     if isinstance(error, KyushoError):

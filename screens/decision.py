@@ -109,7 +109,83 @@ def check_text(body: Text, label: str, ok: bool, detail: str) -> None:
     body.append("\n")
 
 
-class DecisionScreen(Screen[Any]):
+def parse_answer(key: str, label: str, text: str) -> str:
+    """An attested item's answer: a date (ISO) for a date item, else one of ANSWERS (or 1–3)."""
+    if not text:
+        raise InputError(label, "回答を入力してください")
+    if key in DATE_ITEMS:
+        return parse_date(text, label).isoformat()
+    answer = narrow(text)
+    if answer.isdigit() and 1 <= int(answer) <= len(ANSWERS):
+        answer = ANSWERS[int(answer) - 1]
+    if answer not in ANSWERS:
+        choices = " / ".join(f"{n} {a}" for n, a in enumerate(ANSWERS, 1))
+        raise InputError(label, f"{choices} のいずれかを入力してください")
+    return answer
+
+
+def attested_summary(
+    body: Text, items: list[tuple[str, str]], attested: dict[str, dict[str, str]]
+) -> None:
+    """The proposer's answers under the summary, then how to propose."""
+    if items:
+        body.append("確認事項（起案者の確認）\n", style="bold")
+        for key, label in items:
+            a = attested.get(key, {})
+            body.append(f"  {label}: {a.get('answer', '（未回答）')}")
+            if a.get("note"):
+                body.append(f"  メモ {a['note']}", style="dim")
+            body.append("\n")
+    body.append("\n起案の理由を入力し、Ctrl+S で起案します\n", style="bold")
+
+
+def attest_heading(
+    body: Text, index: int, total: int, label: str, is_date: bool, answers: str
+) -> None:
+    """An attested item, one at a time: its number, its label, and what the answer takes."""
+    body.append(f"\n確認事項 {index + 1}/{total}\n", style="bold")
+    body.append(f"  {label}\n\n")
+    if is_date:
+        body.append("  回答に日付を入力（例 R8.10.1 / 2026-10-01）\n", style="dim")
+    else:
+        body.append(f"  回答（{answers}）と、根拠のメモを入力\n", style="dim")
+
+
+class ProposalSender(Screen[Any]):
+    """What the proposal screens share: send the proposal (from a thread worker) and report.
+
+    A screen using it has ``claim_no``, ``obligor_no``, ``_busy`` and ``_error(text)``.
+    """
+
+    claim_no: str
+    obligor_no: int | None
+    _busy: bool
+
+    def _error(self, text: str) -> None: ...
+
+    def _send_proposal(self, kind: str, reason: str, data: dict[str, Any]) -> None:
+        session = context(self).session
+        try:
+            d = decisions.propose(
+                session, self.claim_no, kind, reason=reason, obligor_no=self.obligor_no, data=data
+            )
+        except Exception as exc:  # shown; nothing stored
+            deliver(self, self._propose_failed, exc)
+            return
+        deliver(self, self._proposed, d.id, kind)
+
+    def _propose_failed(self, exc: BaseException) -> None:
+        self._busy = False
+        self._error(f"起案していません: {failure('起案できませんでした', exc)}")
+
+    def _proposed(self, decision_id: int, kind: str) -> None:
+        self._busy = False
+        label = DECISION_KINDS.get(kind, kind)
+        self.notify(escape(f"{label}を起案しました（決裁 {decision_id}・{self.claim_no}）"))
+        self.dismiss(decision_id)
+
+
+class DecisionScreen(ProposalSender):
     """決裁の起案"""
 
     AUTO_FOCUS = None  # the step decides: an input, or none (number keys choose)
@@ -480,12 +556,9 @@ class DecisionScreen(Screen[Any]):
         self.step = "attest"
         key, label = self.items[self.item_index]
         body = self._head()
-        body.append(f"\n確認事項 {self.item_index + 1}/{len(self.items)}\n", style="bold")
-        body.append(f"  {label}\n\n")
-        if key in DATE_ITEMS:
-            body.append("  回答に日付を入力（例 R8.10.1 / 2026-10-01）\n", style="dim")
-        else:
-            body.append("  回答（例 確認済 / 該当なし）と、根拠のメモを入力\n", style="dim")
+        attest_heading(
+            body, self.item_index, len(self.items), label, key in DATE_ITEMS, "例 確認済 / 該当なし"
+        )
         self._body(body)
         old = self.attested.get(key, {})
         self._inputs(
@@ -497,19 +570,10 @@ class DecisionScreen(Screen[Any]):
 
     def save_item(self) -> None:
         key, label = self.items[self.item_index]
-        answer = self._value(1)
-        if not answer:
-            raise InputError(label, "回答を入力してください")
-        if key in DATE_ITEMS:
-            answer = parse_date(answer, label).isoformat()
-        else:
-            answer = narrow(answer)
-            if answer.isdigit() and 1 <= int(answer) <= len(ANSWERS):
-                answer = ANSWERS[int(answer) - 1]
-            if answer not in ANSWERS:
-                choices = " / ".join(f"{n} {a}" for n, a in enumerate(ANSWERS, 1))
-                raise InputError(label, f"{choices} のいずれかを入力してください")
-        self.attested[key] = {"answer": answer, "note": self._value(2)}
+        self.attested[key] = {
+            "answer": parse_answer(key, label, self._value(1)),
+            "note": self._value(2),
+        }
 
     # ------------------------------------------------------------------ step 5: summary
 
@@ -519,15 +583,7 @@ class DecisionScreen(Screen[Any]):
         self.evaluation = ev
         body = self._head()
         body.append_text(self._facts_text())
-        if self.items:
-            body.append("確認事項（起案者の確認）\n", style="bold")
-            for key, label in self.items:
-                a = self.attested.get(key, {})
-                body.append(f"  {label}: {a.get('answer', '（未回答）')}")
-                if a.get("note"):
-                    body.append(f"  メモ {a['note']}", style="dim")
-                body.append("\n")
-        body.append("\n起案の理由を入力し、Ctrl+S で起案します\n", style="bold")
+        attested_summary(body, self.items, self.attested)
         self._body(body)
         self._inputs("起案の理由")
         self._keys("Ctrl+S 起案  PgUp/PgDn スクロール  Esc 戻る")
@@ -547,25 +603,7 @@ class DecisionScreen(Screen[Any]):
 
     @work(thread=True, exclusive=True, group="decision-propose", exit_on_error=False)
     def _propose(self, kind: str, reason: str, data: dict[str, Any]) -> None:
-        session = context(self).session
-        try:
-            d = decisions.propose(
-                session, self.claim_no, kind, reason=reason, obligor_no=self.obligor_no, data=data
-            )
-        except Exception as exc:  # shown; nothing stored
-            deliver(self, self._propose_failed, exc)
-            return
-        deliver(self, self._proposed, d.id)
-
-    def _propose_failed(self, exc: BaseException) -> None:
-        self._busy = False
-        self._error(f"起案していません: {failure('起案できませんでした', exc)}")
-
-    def _proposed(self, decision_id: int) -> None:
-        self._busy = False
-        kind = DECISION_KINDS.get(self.kind or "", self.kind or "")
-        self.notify(escape(f"{kind}を起案しました（決裁 {decision_id}・{self.claim_no}）"))
-        self.dismiss(decision_id)
+        self._send_proposal(kind, reason, data)
 
     # ------------------------------------------------------------------ back
 

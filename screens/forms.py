@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -75,13 +75,7 @@ def receipt_form(session: Session, view: ClaimView, obligor_no: int | None = Non
             Field(
                 "payer", "入金者", "select", options=_obligor_options(view), default=obligor_no or 1
             ),
-            Field(
-                "method",
-                "入金方法",
-                "select",
-                options=[(v, k) for k, v in RECEIPT_METHODS.items()],
-                default="transfer",
-            ),
+            _choice("method", "入金方法", RECEIPT_METHODS, "transfer"),
         ],
         save=save,
         preview=preview,
@@ -107,6 +101,16 @@ def cost_form(session: Session, view: ClaimView) -> FormSpec:
         ],
         save=save,
     )
+
+
+def _obligor_field(view: ClaimView, default: int | None, key: str = "obligor") -> Field:
+    """The 関係人 drop-down, on the obligor the user came from where there is one."""
+    return Field(key, "関係人", "select", options=_obligor_options(view), default=default)
+
+
+def _choice(key: str, label: str, vocab: Mapping[str, str], default: Any) -> Field:
+    """A drop-down of a vocabulary (labels shown, identifiers stored)."""
+    return Field(key, label, "select", options=[(v, k) for k, v in vocab.items()], default=default)
 
 
 def _cancel_form(
@@ -160,13 +164,7 @@ def plan_form(session: Session, view: ClaimView, obligor_no: int | None = None) 
         title=f"分割弁済約定 — {claim_no}",
         note="同じ関係人の有効な約定は「変更済」として残ります。支払日 31 は月末です。",
         fields=[
-            Field(
-                "obligor",
-                "関係人",
-                "select",
-                options=_obligor_options(view),
-                default=obligor_no or 1,
-            ),
+            _obligor_field(view, obligor_no or 1, "obligor"),
             Field("first_month", "開始月", "month", placeholder="R8.12、2026-12、2026/12"),
             Field("monthly_amount", "月額", "amount"),
             Field("due_day", "支払日", "int", default="27"),
@@ -210,13 +208,7 @@ def event_form(session: Session, view: ClaimView, obligor_no: int | None = None)
                 options=options,
                 default=obligor_no or 1,
             ),
-            Field(
-                "kind",
-                "事由",
-                "select",
-                options=[(v, k) for k, v in EVENT_KINDS.items()],
-                default="demand",
-            ),
+            _choice("kind", "事由", EVENT_KINDS, "demand"),
             Field(
                 "date", "日付", "date", default=format_date(session.today(), session.config.dates)
             ),
@@ -269,13 +261,7 @@ def contact_form(session: Session, view: ClaimView, obligor_no: int | None = Non
         title=f"交渉記録 — {claim_no}",
         note="方法と結果は数字キー1つで選べます（結果は文字でも入力できます）。",
         fields=[
-            Field(
-                "obligor",
-                "関係人",
-                "select",
-                options=_obligor_options(view),
-                default=obligor_no,
-            ),
+            _obligor_field(view, obligor_no, "obligor"),
             Field(
                 "channel",
                 "方法",
@@ -350,9 +336,7 @@ def as_of_form(session: Session) -> FormSpec:
                 "時点",
                 "date",
                 required=False,
-                default=format_date(session.view_as_of, session.config.dates)
-                if session.view_as_of
-                else "",
+                default=format_date(session.view_as_of, session.config.dates),
             )
         ],
         save=save,
@@ -408,13 +392,7 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
             "受領済みの保険金・てん補率・受領日の変更は公庫納付額を改めます（理由が必要）。"
         ),
         fields=[
-            Field(
-                "allocation_order",
-                "充当順序",
-                "select",
-                options=[(v, k) for k, v in ALLOCATION_ORDERS.items()],
-                default=c.allocation_order,
-            ),
+            _choice("allocation_order", "充当順序", ALLOCATION_ORDERS, c.allocation_order),
             Field("damages_rate", "損害金率", "text", default=c.damages_rate),
             Field("lender", "金融機関", "text", default=c.lender),
             Field("programme", "制度融資", "text", required=False, default=c.programme or ""),
@@ -455,9 +433,7 @@ def claim_edit_form(session: Session, view: ClaimView) -> FormSpec:
                 "保険金受領日",
                 "date",
                 required=False,
-                default=format_date(c.insurance_paid_on, session.config.dates)
-                if c.insurance_paid_on
-                else "",
+                default=format_date(c.insurance_paid_on, session.config.dates),
             ),
             # required when the rate or the allocation order changes (the service says so)
             Field("reason", "理由", "text", required=False, optional_hint=""),

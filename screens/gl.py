@@ -23,7 +23,6 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Static
 
 from kyusho.errors import InputError, KyushoError
@@ -36,7 +35,14 @@ from kyusho.rules.money import format_yen, parse_amount
 from kyusho.rules.text import LINE_MAX, clean_text, narrow
 from kyusho.services import claims, decisions
 from screens.context import context, deliver, failure
-from screens.decision import ANSWERS, DATE_ITEMS
+from screens.decision import (
+    ANSWERS,
+    DATE_ITEMS,
+    ProposalSender,
+    attest_heading,
+    attested_summary,
+    parse_answer,
+)
 from screens.form import Field, FormScreen, FormSpec
 from screens.widgets import KeyBar, StatusLine
 
@@ -179,7 +185,7 @@ def figures_text(result: glrules.GLResult, liability: int) -> Text:
     return body
 
 
-class GLScreen(Screen[Any]):
+class GLScreen(ProposalSender):
     """経営者保証GLによる保証債務免除の起案"""
 
     AUTO_FOCUS = None
@@ -704,13 +710,8 @@ class GLScreen(Screen[Any]):
         self._mode(False)
         key, label = self.items[self.item_index]
         body = self._head()
-        body.append(f"\n確認事項 {self.item_index + 1}/{len(self.items)}\n", style="bold")
-        body.append(f"  {label}\n\n")
-        if key in DATE_ITEMS:
-            body.append("  回答に日付を入力（例 R8.10.1 / 2026-10-01）\n", style="dim")
-        else:
-            choices = " / ".join(f"{n} {a}" for n, a in enumerate(ANSWERS, 1))
-            body.append(f"  回答（{choices}）と、根拠のメモを入力\n", style="dim")
+        choices = " / ".join(f"{n} {a}" for n, a in enumerate(ANSWERS, 1))
+        attest_heading(body, self.item_index, len(self.items), label, key in DATE_ITEMS, choices)
         self._step_text(body)
         old = self.attested.get(key, {})
         for n, value in ((1, old.get("answer", "")), (2, old.get("note", ""))):
@@ -727,18 +728,8 @@ class GLScreen(Screen[Any]):
 
     def save_item(self) -> None:
         key, label = self.items[self.item_index]
-        answer = self.query_one("#gl-answer-1", Input).value.strip()
-        if not answer:
-            raise InputError(label, "回答を入力してください")
-        if key in DATE_ITEMS:
-            answer = parse_date(answer, label).isoformat()
-        else:
-            answer = narrow(answer)
-            if answer.isdigit() and 1 <= int(answer) <= len(ANSWERS):
-                answer = ANSWERS[int(answer) - 1]
-            if answer not in ANSWERS:
-                choices = " / ".join(f"{n} {a}" for n, a in enumerate(ANSWERS, 1))
-                raise InputError(label, f"{choices} のいずれかを入力してください")
+        text = self.query_one("#gl-answer-1", Input).value.strip()
+        answer = parse_answer(key, label, text)
         note = self.query_one("#gl-answer-2", Input).value.strip()
         self.attested[key] = {"answer": answer, "note": note}
 
@@ -782,15 +773,7 @@ class GLScreen(Screen[Any]):
                 f"満たしていない確認が {len(failing)} 件あります（承認には理由の記録が必要）\n",
                 style="bold red",
             )
-        if self.items:
-            body.append("確認事項（起案者の確認）\n", style="bold")
-            for key, label in self.items:
-                a = self.attested.get(key, {})
-                body.append(f"  {label}: {a.get('answer', '（未回答）')}")
-                if a.get("note"):
-                    body.append(f"  メモ {a['note']}", style="dim")
-                body.append("\n")
-        body.append("\n起案の理由を入力し、Ctrl+S で起案します\n", style="bold")
+        attested_summary(body, self.items, self.attested)
         return body
 
     def show_summary(self) -> None:
@@ -820,31 +803,7 @@ class GLScreen(Screen[Any]):
 
     @work(thread=True, exclusive=True, group="gl-propose", exit_on_error=False)
     def _propose(self, reason: str, data: dict[str, Any]) -> None:
-        session = context(self).session
-        try:
-            d = decisions.propose(
-                session,
-                self.claim_no,
-                GL_KIND,
-                reason=reason,
-                obligor_no=self.obligor_no,
-                data=data,
-            )
-        except Exception as exc:  # shown; nothing stored
-            deliver(self, self._propose_failed, exc)
-            return
-        deliver(self, self._proposed, d.id)
-
-    def _propose_failed(self, exc: BaseException) -> None:
-        self._busy = False
-        self._error(f"起案していません: {failure('起案できませんでした', exc)}")
-
-    def _proposed(self, decision_id: int) -> None:
-        self._busy = False
-        self.notify(
-            escape(f"経営者保証GL免除を起案しました（決裁 {decision_id}・{self.claim_no}）")
-        )
-        self.dismiss(decision_id)
+        self._send_proposal(GL_KIND, reason, data)
 
     # ------------------------------------------------------------------ back
 

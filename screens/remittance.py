@@ -19,7 +19,7 @@ from kyusho.rules.money import format_yen
 from kyusho.rules.report_table import display_width
 from kyusho.services import remittance
 from kyusho.services.remittance import HALF_LABELS, RemittanceLedger
-from screens.context import context, deliver, failure, watch_as_of
+from screens.context import FiscalYearSteps, context, deliver, failure, watch_as_of
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
 
@@ -79,7 +79,7 @@ def ledger_lines(led: RemittanceLedger, style: str = "iso") -> list[str]:
     return lines
 
 
-class RemittanceScreen(LiveRefreshMixin, Screen[None]):
+class RemittanceScreen(FiscalYearSteps, LiveRefreshMixin, Screen[None]):
     """公庫 回収金納付台帳"""
 
     BINDINGS = [
@@ -143,15 +143,6 @@ class RemittanceScreen(LiveRefreshMixin, Screen[None]):
         text = "\n".join(ledger_lines(led, context(self).date_style()))
         self.query_one("#remittance-text", Static).update(text)
         self.query_one("#remittance-body").loading = False
-
-    def action_year(self, step: int) -> None:
-        assert self.fy is not None
-        nxt = self.fy + step
-        if not 1950 <= nxt <= fiscal_year(context(self).as_of) + 1:
-            self.notify("これより先の年度はありません")
-            return
-        self.fy = nxt
-        self.reload()
 
     def action_half(self) -> None:
         self.half = HALF_CHOICES[(HALF_CHOICES.index(self.half) + 1) % len(HALF_CHOICES)]

@@ -25,7 +25,7 @@ from kyusho.files import output_path, show_text, write_atomically
 from kyusho.rules.dates import fiscal_year, fiscal_year_label, format_date
 from kyusho.rules.report_table import Report, report_csv, text_lines
 from kyusho.services import exports, reports
-from screens.context import context, deliver, failure, watch_as_of
+from screens.context import FiscalYearSteps, context, deliver, failure, watch_as_of
 from screens.live import LiveRefreshMixin
 from screens.widgets import KeyBar, StatusLine
 
@@ -47,7 +47,7 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-class ReportScreen(LiveRefreshMixin, Screen[None]):
+class ReportScreen(FiscalYearSteps, LiveRefreshMixin, Screen[None]):
     """年度報告"""
 
     BINDINGS = [
@@ -124,15 +124,6 @@ class ReportScreen(LiveRefreshMixin, Screen[None]):
         lines = text_lines(report, style)
         self.query_one("#report-text", Static).update("\n".join(lines[1:]))
         self.query_one("#report-body").loading = False
-
-    def action_year(self, step: int) -> None:
-        assert self.fy is not None
-        nxt = self.fy + step
-        if not 1950 <= nxt <= fiscal_year(context(self).as_of) + 1:
-            self.notify("これより先の年度はありません")
-            return
-        self.fy = nxt
-        self.reload()
 
     def action_remittance_ledger(self) -> None:
         """l: the 公庫 remittance ledger of the year shown, on screen (by half year and claim)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from kyusho.documents import Document
 from kyusho.documents.decision import decision_document, find_decision
@@ -54,21 +55,13 @@ def write_document(
     return path
 
 
-def write_decision(
-    session: Session,
-    decision_id: int,
-    dest: str | Path,
-    *,
-    fmt: str | None = None,
-    force: bool = False,
-    field: str = "出力先",
-) -> Path:
-    """The 決裁書 of ``decision_id`` written to ``dest``; the path written."""
+def write_decision(session: Session, decision_id: int, dest: str | Path, **out: Any) -> Path:
+    """The 決裁書 of ``decision_id`` written to ``dest`` (``out``: as for write_document)."""
 
     def make() -> Document:
         return decision_document(session, find_decision(session, decision_id, "決裁番号"))
 
-    return write_document(session, make, dest, fmt=fmt, force=force, field=field)
+    return write_document(session, make, dest, **out)
 
 
 def write_letters(
@@ -77,14 +70,9 @@ def write_letters(
     targets: Sequence[tuple[str, int]],
     on: date,
     dest: str | Path,
-    fmt: str | None = None,
-    force: bool = False,
-    *,
-    field: str = "出力先",
+    **out: Any,
 ) -> Path:
-    """One letter of ``kind`` per target (one per page) written to ``dest``; the path."""
-
-    def make() -> Document:
-        return letters_document(session, kind, targets, on)
-
-    return write_document(session, make, dest, fmt=fmt, force=force, field=field)
+    """One letter of ``kind`` per target (one per page) written to ``dest``."""
+    return write_document(
+        session, lambda: letters_document(session, kind, targets, on), dest, **out
+    )

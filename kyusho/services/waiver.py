@@ -730,14 +730,7 @@ def waiver_record_context(session: Session, case_id: int) -> dict[str, Any]:
     }
 
 
-def write_waiver_record(
-    session: Session,
-    case_id: int,
-    dest: str | Path,
-    fmt: str | None = None,
-    force: bool = False,
-    field: str = "出力先",
-) -> Path:
+def write_waiver_record(session: Session, case_id: int, dest: str | Path, **out: Any) -> Path:
     """The walk-through record and application of ``case_id`` written to ``dest``."""
     from kyusho.documents import Document, DocumentSettings, render
     from kyusho.documents.waiver import record_context
@@ -747,4 +740,4 @@ def write_waiver_record(
         context = record_context(waiver_record_context(session, case_id))
         return render("waiver_record", context, DocumentSettings.from_config(session.config))
 
-    return write_document(session, make, dest, fmt=fmt, force=force, field=field)
+    return write_document(session, make, dest, **out)
