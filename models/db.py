@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from peewee import DatabaseProxy, SqliteDatabase
@@ -115,13 +116,13 @@ class WriterBusy(KyushoError):
         super().__init__(message)
 
 
-def lock_wait_seconds() -> float:
-    """The longest a writer waits for its turn: the busy timeout (read at each wait).
+def lock_wait_ms() -> int:
+    """The longest a writer waits for its turn, in ms: the busy timeout (read at each wait).
 
     Read at call time rather than once, so a process (or test) that scales BUSY_TIMEOUT_MS
     down scales this wait with it.
     """
-    return BUSY_TIMEOUT_MS / 1000
+    return BUSY_TIMEOUT_MS
 
 
 def _holder_record() -> bytes:
@@ -152,7 +153,7 @@ def _printable(value: object, limit: int) -> str:
     return "".join(c for c in str(value or "") if c.isprintable())[:limit]
 
 
-def _busy_message(holder: dict[str, object], waited: float) -> str:
+def _busy_message(holder: dict[str, object], waited_ms: int) -> str:
     pid = holder.get("pid")
     if isinstance(pid, int) and not isinstance(pid, bool):
         who = f"pid {pid}"
@@ -168,7 +169,7 @@ def _busy_message(holder: dict[str, object], waited: float) -> str:
     else:
         who = "保持しているプロセスは不明"
     return (
-        f"他の書き込みが終わらないため保存していません（{who}、{waited:g} 秒待ちました）。"
+        f"他の書き込みが終わらないため保存していません（{who}、{Decimal(waited_ms) / 1000:f} 秒待ちました）。"
         "しばらく待ってもう一度、または管理者に連絡してください"
         "（止まったままのプロセスなら管理者がそのプロセスを終了させます）"
     )
@@ -184,26 +185,26 @@ def _lock_fd(lock_path: str) -> int:
     return fd
 
 
-def _poll(event: threading.Event, timeout: float) -> bool:
-    """Whether ``event`` is set within ``timeout`` seconds, measured by sleeping.
+def _poll(event: threading.Event, timeout_ms: int) -> bool:
+    """Whether ``event`` is set within ``timeout_ms`` milliseconds, measured by sleeping.
 
     A timed ``Event.wait`` sleeps until an absolute deadline on a clock the C library reads;
     where that clock is shifted (faketime, a clock step), it can sleep for days. Short
     relative sleeps against ``time.monotonic`` cannot.
     """
-    deadline = time.monotonic() + timeout
-    pause = 0.001
+    deadline = time.monotonic_ns() + timeout_ms * 1_000_000
+    pause_ns = 1_000_000  # 1 ms, doubling up to 20 ms
     while not event.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
+        left_ns = deadline - time.monotonic_ns()
+        if left_ns <= 0:
             return event.is_set()
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, 0.02)
+        time.sleep(min(pause_ns, left_ns) / 1e9)
+        pause_ns = min(pause_ns * 2, 20_000_000)
     return True
 
 
-def _acquire(lock_path: str, timeout: float) -> int:
-    """Take the exclusive flock on ``lock_path`` within ``timeout`` seconds, or WriterBusy.
+def _acquire(lock_path: str, timeout_ms: int) -> int:
+    """Take the exclusive flock on ``lock_path`` within ``timeout_ms`` ms, or WriterBusy.
 
     The wait blocks in the kernel (in a helper thread), so a waiter wakes the moment the
     holder is done and writers keep taking turns; only the give-up is timed. A helper that
@@ -231,7 +232,7 @@ def _acquire(lock_path: str, timeout: float) -> int:
             got.set()
 
     threading.Thread(target=wait, name="kyusho-writer-turn", daemon=True).start()
-    if _poll(got, timeout):
+    if _poll(got, timeout_ms):
         return fd
     with guard:
         if got.is_set():
@@ -240,7 +241,7 @@ def _acquire(lock_path: str, timeout: float) -> int:
     # the fd now belongs to the helper thread; this thread opens a new one next time
     _local.__dict__.get("fds", {}).pop(lock_path, None)
     holder = read_holder(lock_path)
-    raise WriterBusy(_busy_message(holder, timeout), holder)
+    raise WriterBusy(_busy_message(holder, timeout_ms), holder)
 
 
 @contextmanager
@@ -265,7 +266,7 @@ def _writer_turn() -> Iterator[None]:
             _local.depth -= 1
         return
     lock_path = f"{path}-lock"
-    fd = _acquire(lock_path, lock_wait_seconds())
+    fd = _acquire(lock_path, lock_wait_ms())
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, _holder_record(), 0)

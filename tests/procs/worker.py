@@ -55,7 +55,9 @@ class Log:
         self._file: TextIO = path.open("a", encoding="utf-8")
 
     def write(self, **fields: Any) -> None:
-        fields.setdefault("t", round(time.time(), 4))
+        # a stamp for reading the logs in order across processes (CLOCK_MONOTONIC is
+        # system-wide on Linux); never the wall clock, which a date-shifted run moves
+        fields.setdefault("t_ns", time.monotonic_ns())
         self._file.write(json.dumps(fields, ensure_ascii=False, default=str) + "\n")
         self._file.flush()
 
