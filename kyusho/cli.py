@@ -181,8 +181,17 @@ def build_parser() -> Parser:
     b.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
     r = command(sub, "restore", _cmd_restore, help="バックアップを新しいファイルに復元する")
     r.add_argument("src")
-    r.add_argument("--to", required=True, help="復元先（存在しないファイル）")
+    r.add_argument(
+        "--to",
+        required=True,
+        help="復元先（存在しないファイル、または PostgreSQL の空のデータベースの URL）",
+    )
     r.add_argument("--force", action="store_true", help="既存のファイルを置き換える")
+
+    mg = command(sub, "migrate", _cmd_migrate, help="SQLite のデータベースを PostgreSQL に移す")
+    mg.add_argument(
+        "--to", required=True, metavar="URL", help="移行先（空の PostgreSQL データベースの URL）"
+    )
 
     rb = command(sub, "rebuild", _cmd_rebuild, help="保存された投影（充当・時効）を再計算する")
     rb.add_argument("--check", action="store_true", help="差分を数えるだけで書き換えない")
@@ -306,15 +315,21 @@ def _config(args: argparse.Namespace):
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _db_path(args: argparse.Namespace, config, *, new: bool = False) -> Path:
-    """The database path from --db (even when empty) or database.path, checked.
+def _db_path(args: argparse.Namespace, config, *, new: bool = False) -> Path | str:
+    """The database from --db (a path or a postgresql:// URL, even when empty), else
+    database.url, else database.path, checked.
 
     A folder, a missing folder, a file that is not SQLite or one this user cannot read is
     refused naming where the path came from; a missing file is left to open_database, which
     says how to create it. ``new`` (init): the folder must be writable.
     """
     from kyusho.files import user_path
+    from models.pg import check_url, is_url
 
+    if args.db is not None and is_url(args.db):
+        return check_url(args.db, "--db")
+    if args.db is None and config.db_url is not None:
+        return str(config.db_url)
     field = "--db" if args.db is not None else "database.path"
     path = user_path(args.db if args.db is not None else config.db_path, field)
     shown = show_text(path)
@@ -348,8 +363,10 @@ def _db_path(args: argparse.Namespace, config, *, new: bool = False) -> Path:
 
 def _protected(args: argparse.Namespace, config, *extra: Path) -> list[Path]:
     """The databases no output may overwrite: the one in use, the configured one, ``extra``."""
+    from models.pg import is_url
+
     paths = [Path(config.db_path), *extra]
-    if args.db is not None and args.db.strip():
+    if args.db is not None and args.db.strip() and not is_url(args.db):
         paths.append(Path(args.db).expanduser())
     return paths
 
@@ -381,8 +398,18 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     config = _config(args)
     path = _db_path(args, config, new=True)
+    approval = (config.policy.approval.min_role, config.policy.approval.min_role_high)
+    if isinstance(path, str):  # PostgreSQL: the owner's role is the first admin
+        from models.pg import shown_url
+
+        login = init_database(path, None, args.name, approval=approval)
+        print(
+            f"{shown_url(path)} に kyusho の表・ロール・権限を作成しました。"
+            f"{login} を admin として登録しました。"
+        )
+        return EXIT_OK
     check_database_folder(path, others_may_read=False)
-    init_database(path, os_login(), args.name)
+    init_database(path, os_login(), args.name, approval=approval)
     print(f"{show_text(path)} を作成しました。{os_login()} を admin として登録しました。")
     return EXIT_OK
 
@@ -539,11 +566,18 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     from kyusho.services.maintenance import backup
 
     config = _config(args)
+    if isinstance(_db_path(args, config), str):
+        from kyusho.services import postgres
+
+        session = _session(args)
+        dest = postgres.backup(session, args.dest, force=args.force)
+        print(f"{show_text(dest)} にバックアップしました（pg_dump、custom 形式）。")
+        return EXIT_OK
     dest = output_path(
         args.dest, "DEST", force=args.force, protect=_protected(args, config, config.db_path)
     )
     session = _session(args)
-    dest = output_path(dest, "DEST", force=args.force, protect=[session.db_path])
+    dest = output_path(dest, "DEST", force=args.force, protect=session.protected_files())
     dest = backup(session, dest, force=args.force)
     print(f"{show_text(dest)} にバックアップしました。")
     return EXIT_OK
@@ -555,6 +589,17 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
     config = _config(args)
     src = user_path(args.src, "SRC")
+    from models.pg import is_url, shown_url
+
+    if is_url(args.to):
+        from kyusho.services import postgres
+
+        url = postgres.restore(src, args.to)
+        print(
+            f"{shown_url(url)} に復元しました。"
+            f"`kyusho --db '{url}' audit verify` で確認してください。"
+        )
+        return EXIT_OK
     if src.is_dir():
         raise InputError(
             "SRC", f"{show_text(src)} はフォルダです。バックアップのファイルを指定してください"
@@ -563,6 +608,21 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     dest = restore(src, dest, force=args.force)
     shown = show_text(dest)
     print(f"{shown} に復元しました。`kyusho --db {shown} audit verify` で確認してください。")
+    return EXIT_OK
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from kyusho.services import postgres
+    from models.pg import shown_url
+
+    session = _session(args)
+    report = postgres.migrate_to(session, args.to)
+    total = sum(report.rows.values())
+    print(
+        f"{shown_url(report.url)} に {total} 行を移しました"
+        f"（監査ログ {report.rows.get('audit_event', 0)} 件を含む）。"
+        f"`kyusho --db '{report.url}' audit verify` と `rebuild --check` で確認してください。"
+    )
     return EXIT_OK
 
 
@@ -638,11 +698,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     elif dest is not None and args.xlsx is not None:
         from kyusho.services.exports import write_report_xlsx
 
-        dest = output_path(dest, field, force=args.force, protect=[session.db_path])
+        dest = output_path(dest, field, force=args.force, protect=session.protected_files())
         write_report_xlsx(report, dest, field=field, date_style=session.config.dates)
         print(f"{show_text(dest)} に書き出しました。")
     elif dest is not None:
-        dest = output_path(dest, "--csv", force=args.force, protect=[session.db_path])
+        dest = output_path(dest, "--csv", force=args.force, protect=session.protected_files())
         # with a BOM: Excel, which most 協会 staff open CSV in, then reads UTF-8
         write_atomically(dest, report_csv(report).encode("utf-8-sig"), field="--csv")
         print(f"{show_text(dest)} に書き出しました。")
@@ -667,7 +727,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     config = _config(args)
     dest = output_path(args.file, "F", force=args.force, protect=_protected(args, config))
     session = _session(args)
-    dest = output_path(dest, "F", force=args.force, protect=[session.db_path])
+    dest = output_path(dest, "F", force=args.force, protect=session.protected_files())
     rows = exports.export(
         session, args.kind, args.format, dest, field="F", progress=_progress_printer()
     )
@@ -689,7 +749,7 @@ def _cmd_remittance_ledger(args: argparse.Namespace) -> int:
         dest = output_path(target, field, force=args.force, protect=_protected(args, config))
     session = _session(args)
     if dest is not None:
-        dest = output_path(dest, field, force=args.force, protect=[session.db_path])
+        dest = output_path(dest, field, force=args.force, protect=session.protected_files())
         fmt = "csv" if args.csv is not None else "xlsx"
         rows = exports.write_remittance(session, fy, args.half, fmt, dest, field=field)
         print(f"{show_text(dest)} に {rows:,} 行を書き出しました。")
@@ -1016,7 +1076,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _run_tui(Config(db_path=path), path, as_of=args.as_of)
 
 
-def _run_tui(config, db_path: Path, as_of: date | None = None) -> int:
+def _run_tui(config, db_path: Path | str, as_of: date | None = None) -> int:
     from kyusho.services.session import open_session
 
     session = open_session(config, db_path)

@@ -309,10 +309,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         db_path = source.parent / db_path
     db_url = _str(db["url"], "database.url") if "url" in db else None
     if db_url is not None:
-        raise InputError(
-            "database.url",
-            "PostgreSQL への接続はこの版ではまだ使えません。database.path で SQLite を指定してください",
-        )
+        from models.pg import check_url
+
+        db_url = check_url(db_url, "database.url")
 
     return Config(
         db_path=db_path,

@@ -21,7 +21,7 @@ from kyusho.rules.periods import period_end
 from kyusho.services.imports import import_bytes
 from kyusho.services.session import Session
 from kyusho.services.staff import init_database
-from models import audit
+from models import audit, pg
 from models.db import open_database, write_transaction
 from models.schema import Claim, Obligor, Plan, Staff
 
@@ -142,18 +142,25 @@ def _person(rng: random.Random) -> tuple[str, str]:
 
 
 def build_demo(
-    path: Path, *, claims: int = 300, seed: int = 7, admin_login: str, today: date | None = None
+    path: Path | str,
+    *,
+    claims: int = 300,
+    seed: int = 7,
+    admin_login: str,
+    today: date | None = None,
 ) -> None:
     """Create a demo database at ``path`` with ``claims`` realistic claims."""
     rng = random.Random(seed)
     clock: Clock = PinnedClock(today) if today else SYSTEM_CLOCK
     today = clock.today()
     init_database(path, admin_login, "デモ管理者", clock=clock)
-    db = open_database(path)
+    url = str(path) if pg.is_url(path) else None
+    db = open_database(path, login=admin_login)
     session = Session(
-        config=Config(db_path=path),
+        config=Config(db_path=Path(path)) if url is None else Config(db_url=url),
         db=db,
-        db_path=path,
+        db_path=None if url is not None else Path(path),
+        db_url=url,
         login=admin_login,
         name="デモ管理者",
         role="admin",
@@ -165,6 +172,8 @@ def build_demo(
                 Staff.create(
                     login=login, name=name, role=role, active=True, created_at=session.now()
                 )
+                if url is not None:
+                    pg.grant_role(db, login, role)
                 audit.record(
                     admin_login,
                     "staff.add",

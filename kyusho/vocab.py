@@ -156,3 +156,8 @@ def code_for(
     if aliases and text in aliases:
         return aliases[text]
     return None
+
+
+# decision kinds whose approval needs policy.approval.min_role_high (PostgreSQL enforces it
+# in the server too)
+HIGH_KINDS = frozenset({"write_off", "waiver"})

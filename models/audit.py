@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from models.db import is_postgres
 from models.schema import AuditEvent, Meta_
 
 GENESIS = "0" * 64
@@ -73,8 +74,14 @@ def record(
     """Append one event. Must run inside the write transaction of the change it records.
 
     ``at`` comes from the acting session's clock, so an event carries the same day as the
-    change it records.
+    change it records. On PostgreSQL the server numbers and chains the event and takes its
+    login from the connection's role (a trigger): ``login`` is then only what the client
+    believes, and the stored event says who the server authenticated.
     """
+    if is_postgres():
+        return _record_on_server(
+            _columns(login, action, entity, entity_id, before, after, reason, at)
+        )
     head = Meta_.get_or_none(Meta_.key == HEAD_KEY)
     if head is None:
         last_seq, prev = 0, GENESIS
@@ -83,20 +90,49 @@ def record(
         last_seq = int(seq_text)
     row = AuditEvent(
         seq=last_seq + 1,
-        at=at.isoformat(timespec="microseconds"),
-        login=login,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        reason=reason,
-        before=canonical_json(before) if before is not None else None,
-        after=canonical_json(after) if after is not None else None,
         prev_hash=prev,
+        **_columns(login, action, entity, entity_id, before, after, reason, at),
     )
     row.hash = event_hash(prev, _event_body(row))
     row.save(force_insert=True)
     Meta_.insert(key=HEAD_KEY, value=f"{row.seq}:{row.hash}").on_conflict_replace().execute()
     return row
+
+
+def _columns(
+    login: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    reason: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """An event's stored columns, as the hash reads them."""
+    return {
+        "at": at.isoformat(timespec="microseconds"),
+        "login": login,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "reason": reason,
+        "before": canonical_json(before) if before is not None else None,
+        "after": canonical_json(after) if after is not None else None,
+    }
+
+
+def _record_on_server(columns: dict[str, Any]) -> AuditEvent:
+    cursor = (
+        AuditEvent.insert(
+            prev_hash="",
+            hash="",
+            **columns,
+        )
+        .returning(AuditEvent.seq, AuditEvent.login, AuditEvent.prev_hash, AuditEvent.hash)
+        .execute()
+    )
+    return next(iter(cursor))  # the event as the server numbered, chained and signed it
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,20 @@ from typing import Any
 
 from peewee import SQL, Expression
 
-from models.db import database
+from models.db import database, is_postgres
+
+
+def _mark() -> str:
+    return "%s" if is_postgres() else "?"
+
+
+def _copy(table: str, columns: Sequence[str], params: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: rows in with COPY (one stream, no statement per row)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    with database.connection().cursor() as cur:
+        with cur.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in params:
+                copy.write_row(row)
 
 
 def bulk_insert(model: Any, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -33,6 +46,8 @@ def bulk_insert(model: Any, rows: Sequence[Mapping[str, Any]]) -> int:
         ]
         names = list(rows[0].keys())
     fields = [model._meta.fields[name] for name in names]
+    if is_postgres():
+        return _copy_new_rows(model, names, fields, rows)
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join("?" for _ in fields)
     sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
@@ -45,10 +60,39 @@ def bulk_insert(model: Any, rows: Sequence[Mapping[str, Any]]) -> int:
     return database.execute_sql("SELECT last_insert_rowid()").fetchone()[0]
 
 
+def _copy_new_rows(model: Any, names: list[str], fields: list[Any], rows: Sequence[Any]) -> int:
+    """COPY with ids drawn from the table's sequence first, so that the caller gets the
+    consecutive ids it expects (writers take turns: no other nextval comes in between)."""
+    pk = model._meta.primary_key
+    table = model._meta.table_name
+    ids = [
+        r[0]
+        for r in database.execute_sql(
+            f"SELECT nextval(pg_get_serial_sequence('\"{table}\"', '{pk.column_name}')) "
+            "FROM generate_series(1, %s)",
+            (len(rows),),
+        ).fetchall()
+    ]
+    if ids != list(range(ids[0], ids[0] + len(ids))):
+        raise RuntimeError(f"{table}: ids drawn for a bulk insert are not consecutive")
+    converters = [f.db_value for f in fields]
+    _copy(
+        table,
+        [pk.column_name, *(f.column_name for f in fields)],
+        (
+            (i, *(conv(row[name]) for conv, name in zip(converters, names, strict=True)))
+            for i, row in zip(ids, rows, strict=True)
+        ),
+    )
+    return ids[-1]
+
+
 def insert_tuples(model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
     """Insert positional rows (values already as SQLite stores them) into ``columns`` of
     ``model``'s table with one prepared statement; returns the rows given."""
-    if rows:
+    if rows and is_postgres():
+        _copy(model._meta.table_name, columns, rows)
+    elif rows:
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES ({marks})'
@@ -61,8 +105,9 @@ def bulk_update(model: Any, fields: Sequence[str], rows: Iterable[Sequence[Any]]
     the new values in ``fields`` order followed by the primary key; returns the rows given."""
     cols = [model._meta.fields[name] for name in fields]
     pk = model._meta.primary_key
-    assignments = ", ".join(f'"{f.column_name}" = ?' for f in cols)
-    sql = f'UPDATE "{model._meta.table_name}" SET {assignments} WHERE "{pk.column_name}" = ?'
+    mark = _mark()
+    assignments = ", ".join(f'"{f.column_name}" = {mark}' for f in cols)
+    sql = f'UPDATE "{model._meta.table_name}" SET {assignments} WHERE "{pk.column_name}" = {mark}'
     converters = [f.db_value for f in cols] + [pk.db_value]
     params = [tuple(conv(v) for conv, v in zip(converters, row, strict=True)) for row in rows]
     if params:
@@ -77,4 +122,4 @@ def in_values(field: Any, values: Sequence[Any]) -> Expression:
     took a fifth of a large import. The values go to SQLite as they are (ids, claim numbers),
     not through the field's db_value.
     """
-    return field.in_(SQL(f"({', '.join('?' * len(values))})", list(values)))
+    return field.in_(SQL(f"({', '.join([_mark()] * len(values))})", list(values)))

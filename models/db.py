@@ -19,14 +19,15 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-from peewee import DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseProxy, SqliteDatabase
 
 from kyusho.errors import KyushoError
+from models import pg
 
 BUSY_TIMEOUT_MS = 15_000
 
 database = DatabaseProxy()
-_OPEN: dict[str, SqliteDatabase] = {}
+_OPEN: dict[str, Database] = {}
 
 
 class DatabasePermissionError(KyushoError):
@@ -68,12 +69,23 @@ def group_umask() -> Iterator[None]:
         os.umask(old)
 
 
-def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
-    """Open (and bind the models to) the SQLite database at ``path``.
+def is_postgres(db: Database | DatabaseProxy | None = None) -> bool:
+    """Whether ``db`` (default: the database the models are bound to) is PostgreSQL."""
+    target = db.obj if isinstance(db, DatabaseProxy) else db
+    if target is None:
+        target = database.obj
+    return isinstance(target, pg.KyushoPostgres)
+
+
+def open_database(path: str | Path, *, create: bool = False, login: str | None = None) -> Database:
+    """Open (and bind the models to) the SQLite database at ``path``, or the PostgreSQL
+    database a ``postgresql://`` URL names, connecting as ``login`` there.
 
     ``create`` allows a new file; otherwise a missing file is an error, so a typo in a path
     never silently creates an empty database.
     """
+    if pg.is_url(path):
+        return _open_postgres(str(path), login)
     path = Path(path).expanduser()
     key = str(path.resolve())
     if key in _OPEN and path.exists():
@@ -103,6 +115,27 @@ def open_database(path: str | Path, *, create: bool = False) -> SqliteDatabase:
     database.initialize(db)
     _OPEN[key] = db
     return db
+
+
+def _open_postgres(url: str, login: str | None) -> Database:
+    """One database object per (URL, login): its connections are that role's, per thread."""
+    key = f"{url}\x00{login or ''}"
+    db = _OPEN.get(key)
+    if db is None:
+        db = pg.connect(url, login)
+        try:
+            db.connect(reuse_if_open=True)
+        except Exception as exc:  # noqa: BLE001 - the server's refusal, in the user's words
+            raise pg.connection_error(url, exc) from None
+        _OPEN[key] = db
+    database.initialize(db)
+    return db
+
+
+def forget_postgres(url: str) -> None:
+    """Close and forget every connection object of ``url`` (before the database is dropped)."""
+    for key in [k for k in _OPEN if k.split("\x00", 1)[0] == url]:
+        _OPEN.pop(key).close()
 
 
 _local = threading.local()
@@ -285,7 +318,7 @@ def _writer_turn() -> Iterator[None]:
 
 
 @contextmanager
-def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None) -> Iterator[None]:
+def write_transaction(db: Database | DatabaseProxy | None = None) -> Iterator[None]:
     """A writing transaction: wait for the writer's turn, then BEGIN IMMEDIATE.
 
     It always runs on the database the models are bound to (``db`` must be that one), so the
@@ -294,16 +327,32 @@ def write_transaction(db: SqliteDatabase | DatabaseProxy | None = None) -> Itera
     """
     if db is not None and db is not database and db is not database.obj:
         raise RuntimeError("write_transaction on a database the models are not bound to")
+    if is_postgres():
+        if getattr(_local, "depth", 0):
+            with database.atomic():  # a savepoint inside this thread's turn
+                yield
+            return
+        _local.depth = 1
+        try:
+            with pg.writer_turn(database.obj, lock_wait_ms(), _busy):
+                yield
+        finally:
+            _local.depth = 0
+        return
     with _writer_turn(), database.atomic("IMMEDIATE"):
         yield
 
 
-def data_version(db: SqliteDatabase | DatabaseProxy | None = None) -> int:
+def _busy(holder: dict[str, object], waited_ms: int) -> WriterBusy:
+    return WriterBusy(_busy_message(holder, waited_ms), holder)
+
+
+def data_version(db: Database | DatabaseProxy | None = None) -> int:
     """SQLite's data_version: changes when another connection commits (for live refresh)."""
     return (db or database).execute_sql("PRAGMA data_version").fetchone()[0]
 
 
-class ChangeWatcher:
+class ChangeWatcher(pg.VersionWatcher):
     """Notices commits by other connections (other users' processes) through data_version.
 
     It keeps one connection of its own, because data_version is only comparable on the same
@@ -322,14 +371,7 @@ class ChangeWatcher:
         self._last = self._version()
 
     def _version(self) -> int:
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def changed(self) -> bool:
-        now = self._version()
-        if now != self._last:
-            self._last = now
-            return True
-        return False
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
         self._conn.close()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import cast
 
-from peewee import SqliteDatabase
+from peewee import Database, SqliteDatabase
 
 from kyusho.errors import KyushoError
 from kyusho.rules.text import claim_no_key
@@ -176,16 +176,16 @@ def fill_claim_years(db: SqliteDatabase, batch: int = 5000) -> int:
     return written + insert_tuples(ClaimYear, columns, pending)
 
 
-def _bound(db: SqliteDatabase | None) -> SqliteDatabase:
+def _bound(db: Database | None) -> SqliteDatabase:
     """``db``, or the database the models are bound to (the proxy stands in for it)."""
-    return db if db is not None else cast(SqliteDatabase, database)
+    return cast(SqliteDatabase, db if db is not None else database)
 
 
 class SchemaError(KyushoError):
     """The database's schema cannot be used by this version of kyusho."""
 
 
-def schema_version(db: SqliteDatabase | None = None) -> int | None:
+def schema_version(db: Database | None = None) -> int | None:
     """The version recorded in the database, or None for an empty database."""
     db = _bound(db)
     if not db.table_exists("meta"):
@@ -206,7 +206,7 @@ def create_schema(db: SqliteDatabase | None = None, *, created_at: datetime) -> 
 
 
 def ensure_current(
-    db: SqliteDatabase | None = None,
+    db: Database | None = None,
     *,
     target: int | None = None,
     migrations: dict[int, Callable[[SqliteDatabase], None]] | None = None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from textual import work
 from textual.screen import Screen
 
-from kyusho.services.changes import ChangeWatcher, change_watcher
+from kyusho.services.changes import ChangeWatcher, PgChangeWatcher, change_watcher
 from screens.context import context, deliver
 
 
 class LiveRefreshMixin(Screen[None]):
     """Polls SQLite's data_version in a thread worker; calls ``on_data_changed`` on change."""
 
-    _watcher: ChangeWatcher | None = None
+    _watcher: ChangeWatcher | PgChangeWatcher | None = None
 
     def start_live_refresh(self) -> None:
         session = context(self).session
@@ -24,7 +24,7 @@ class LiveRefreshMixin(Screen[None]):
             self._check(self._watcher)
 
     @work(thread=True, exclusive=True, group="live-poll", exit_on_error=False)
-    def _check(self, watcher: ChangeWatcher) -> None:
+    def _check(self, watcher: ChangeWatcher | PgChangeWatcher) -> None:
         """A failed check is silent: the next tick tries again."""
         if watcher.changed():
             deliver(self, self.on_data_changed)

@@ -167,7 +167,7 @@ class ReportScreen(FiscalYearSteps, LiveRefreshMixin, Screen[None]):
         session = context(self).session
         force = self._confirm is not None and self._confirm == text
         try:
-            dest = output_path(text, FIELD, force=force, protect=[session.db_path])
+            dest = output_path(text, FIELD, force=force, protect=session.protected_files())
             fmt = _format_of(dest)
             if kind == "report" and self.report is None:
                 raise InputError("年度報告", "集計が終わってから書き出してください")

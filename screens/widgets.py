@@ -147,7 +147,7 @@ class StatusLine(Static):
 
     def _show(self) -> None:
         session = context(self).session
-        parts = [f"DB {session.db_path.name}", f"{session.login}（{STAFF_ROLES[session.role]}）"]
+        parts = [f"DB {session.db_label}", f"{session.login}（{STAFF_ROLES[session.role]}）"]
         if session.view_as_of:
             parts.append(f"時点 {format_date(session.view_as_of, session.config.dates)}")
         else:

@@ -88,7 +88,7 @@ def test_a_suspension_proposed_or_approved_takes_the_alert_off(s, approve):
         s, NO, "suspension", reason="時効完成", data={"reasons": ["whereabouts_unknown"]}
     )
     if approve:
-        decisions.approve(make_session(s.db_path, "kacho"), d.id, override_reason="所在調査済")
+        decisions.approve(make_session(s.location, "kacho"), d.id, override_reason="所在調査済")
     assert completed_alerts(s) == []
 
 
@@ -96,7 +96,7 @@ def test_a_rejected_suspension_brings_the_alert_back(s):
     d = decisions.propose(
         s, NO, "suspension", reason="時効完成", data={"reasons": ["whereabouts_unknown"]}
     )
-    decisions.reject(make_session(s.db_path, "kacho"), d.id, "調査不足")
+    decisions.reject(make_session(s.location, "kacho"), d.id, "調査不足")
     assert completed_alerts(s) == [(NO, "完成済み")]
 
 

@@ -79,7 +79,7 @@ def s(session: Session, db_path) -> Session:
 
 def on_day(session: Session, day: date) -> Session:
     """The same user's session with its clock pinned to ``day`` (rows recorded that day)."""
-    other = make_session(session.db_path, session.login)
+    other = make_session(session.location, session.login)
     other.pin(day)
     return other
 
@@ -108,7 +108,7 @@ def test_a_plan_entered_later_is_not_shown_and_the_one_it_replaced_was_active(s)
 
 
 def test_a_decision_shows_as_it_stood_on_the_as_of_date(s):
-    manager = make_session(s.db_path, "kacho")
+    manager = make_session(s.location, "kacho")
     early = decisions.propose(
         on_day(s, BEFORE),
         NO,
@@ -139,7 +139,7 @@ def test_history_stops_at_the_as_of_date(s):
 def test_the_worklist_as_of_a_past_date_leaves_out_what_was_recorded_later(s):
     add_plan(s, NO, 1, date(2026, 6, 1), 10_000, 25)  # entered today, months in arrears
     decisions.propose(s, NO, "damages_waiver", reason="生活困窮", data={"amount": 1_000})
-    manager = make_session(s.db_path, "kacho")
+    manager = make_session(s.location, "kacho")
     kinds_today = {i.kind for i in worklist(manager, all_staff=True)}
     assert {"plan_arrears", "approval"} <= kinds_today
     manager.view_as_of = PAST  # the default as-of date is the one being viewed

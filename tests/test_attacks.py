@@ -76,6 +76,7 @@ def fingerprint(db: Path) -> tuple[int, list[tuple]]:
 # --------------------------------------------------------------------------- 1: no file destroyed
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
 @pytest.mark.parametrize("force", [False, True])
 def test_report_csv_onto_the_live_database_is_refused(demo_path, call, suffix, force):
@@ -99,6 +100,7 @@ def test_report_csv_onto_the_database_as_a_process(proc_db, tmp_path):
     assert run(tmp_path, "--db", proc_db, "staff", "list").returncode == 0
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_report_csv_onto_the_configured_database_through_a_symlink(demo_path, tmp_path, call):
     link = tmp_path / "report.csv"
     link.symlink_to(demo_path)
@@ -118,6 +120,7 @@ def test_backup_into_a_dangling_symlink_creates_nothing(demo_path, tmp_path, cal
     assert not planted.exists()
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_backup_and_restore_onto_the_live_database_are_refused_even_with_force(
     demo_path, tmp_path, call
 ):
@@ -261,6 +264,7 @@ def test_a_database_folder_open_to_everyone_is_refused_with_the_chmod(tmp_path):
 # --------------------------------------------------------------------------- 4: checkpoints
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_a_cut_tail_is_caught_against_a_checkpoint(demo_path, tmp_path, call):
     heads = tmp_path / "audit-heads"
     code, _, err = call("--db", demo_path, "audit", "checkpoint", heads)
@@ -284,6 +288,7 @@ def test_a_cut_tail_is_caught_against_a_checkpoint(demo_path, tmp_path, call):
     assert code == 0 and json.loads(out)["seq"] == seq
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_a_checkpoint_file_cannot_be_the_database(demo_path, call):
     before = demo_path.read_bytes()
     code, _, err = call("--db", demo_path, "audit", "checkpoint", demo_path)

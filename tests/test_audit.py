@@ -262,6 +262,9 @@ TAMPERING = [
 ]
 
 
+@pytest.mark.sqlite_only(
+    reason="SQLite のファイルを直接書き換える改ざんの検出。PostgreSQL ではサーバーが書き換えを拒む（test_pg_server_rules.py）"
+)
 @pytest.mark.parametrize("kind", TAMPERING)
 def test_verify_reports_the_tampered_event(demo_session, demo_path, kind):
     claim, payer = payable_claim()
@@ -295,6 +298,9 @@ def run_verify(path: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.sqlite_only(
+    reason="SQLite のファイルを直接書き換える改ざんの検出。PostgreSQL ではサーバーが書き換えを拒む（test_pg_server_rules.py）"
+)
 def test_audit_verify_command_exit_status(demo_session, demo_path, tmp_path):
     # the command runs as the real OS login, which must be registered staff
     add_staff(demo_session, os_login(), "システム担当", "admin")

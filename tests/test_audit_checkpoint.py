@@ -22,6 +22,10 @@ from kyusho.services.staff import add_staff
 from models.audit import GENESIS, event_hash, head, verify
 from models.schema import AuditEvent
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="SQLite のファイルを直接書き換える改ざんの検出。PostgreSQL ではサーバーが書き換えを拒む（test_pg_server_rules.py）"
+)
+
 BODY = ("seq", "at", "login", "action", "entity", "entity_id", "reason", "before", "after")
 
 

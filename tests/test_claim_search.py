@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from textual.widgets import Input
 
 from kyusho.app import KyushoApp
@@ -115,6 +116,7 @@ async def test_keys_typed_while_a_search_runs_are_searched_once_as_the_latest_te
         assert screen.query_state.text == search.value == "123"
 
 
+@pytest.mark.sqlite_only(reason="SQLite の実行計画・文の数を見るテスト")
 def test_name_and_kana_searches_read_only_the_index(demo_session):
     """The prefix ranges are answered from (key, claim) indexes without reading obligor rows."""
     from models.migrations import SCHEMA_VERSION, ensure_current

@@ -534,6 +534,7 @@ def test_rebuild_check_on_the_demo_finds_nothing_to_change(demo_path, call):
     assert "変更 0 件" in out
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_rebuild_check_reports_a_stale_projection(l1_db, call):
     conn = sqlite3.connect(str(l1_db))
     with conn:
@@ -546,6 +547,7 @@ def test_rebuild_check_reports_a_stale_projection(l1_db, call):
     assert call("--db", l1_db, "rebuild", "--check")[0] == 0
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_backup_restore_verify(demo_path, tmp_path, call):
     dest = tmp_path / "backup.db"
     code, _, err = call("--db", demo_path, "backup", dest)
@@ -577,6 +579,7 @@ def test_backup_and_restore_never_overwrite(demo_path, tmp_path, call):
     assert code == 2 and "missing.db" in err
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_restored_database_is_group_writable(demo_path, tmp_path, call):
     dest = tmp_path / "backup.db"
     assert call("--db", demo_path, "backup", dest)[0] == 0
@@ -620,6 +623,7 @@ def test_missing_database_is_a_failure_naming_init(tmp_path, call):
     assert not (tmp_path / "nowhere.db").exists()
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_world_readable_database_is_refused_by_the_command(db_path, call):
     os.chmod(db_path, 0o664)
     code, _, err = call("--db", db_path, "staff", "list")

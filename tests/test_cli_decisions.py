@@ -165,6 +165,7 @@ def test_list_pending_by_claim_then_reject_and_withdraw(db, capsys, tmp_path):
     assert "取下げ" in out
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_print_writes_the_document_never_over_a_file_or_the_database(db, capsys, tmp_path):
     no = str(propose_whereabouts(capsys, db, tmp_path)["decision_id"])
     html, md = tmp_path / "d.html", tmp_path / "d.md"

@@ -46,6 +46,7 @@ def test_export_register_xlsx_writes_every_obligor_and_refuses_to_overwrite(run,
     assert code == 0 and dest.read_bytes()[:2] == b"PK"
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_export_refuses_the_database_itself(run, demo_path):
     before = demo_path.read_bytes()
     code, _, err = run("export", "claims", "--format", "csv", str(demo_path), "--force")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, TODAY, make_session
+from conftest import ADMIN, TODAY, direct_writes, make_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,7 +36,6 @@ from kyusho.services.staff import add_staff, init_database
 from kyusho.services.worklist import WorkItem, limitation_due, worklist
 from kyusho.vocab import EVENT_KINDS
 from models import audit
-from models.db import write_transaction
 from models.schema import AuditEvent, Claim, Contact, Decision, LimitationEvent, Obligor
 
 STAFF = "tanaka"
@@ -535,7 +534,7 @@ def _due_fixture(s: Session) -> None:
         *obligor_rows("R4-000010"),
     ]
     import_claims(s, claims, obligors)
-    with write_transaction(s.db):
+    with direct_writes(s):
         g = obligor("R4-000006", 2)
         Obligor.update(liable=False, released_on=date(2024, 1, 10)).where(
             Obligor.id == g.id
@@ -603,6 +602,7 @@ def _statements(session: Session, call) -> tuple[int, Any]:
     return len(seen), result
 
 
+@pytest.mark.sqlite_only(reason="SQLite の実行計画・文の数を見るテスト")
 def test_limitation_due_is_one_query_however_many_claims(s: Session) -> None:
     def batch(start: int, n: int) -> tuple[list[list[str]], list[list[str]]]:
         nos = [f"R4-{i:06d}" for i in range(start, start + n)]
@@ -667,7 +667,7 @@ def _worklist_fixture(s: Session) -> None:
     for m in (8, 9):
         post_receipt(s, "R5-000103", date(2026, m, 10), 10_000, 2)
     # suspended claims
-    with write_transaction(s.db):
+    with direct_writes(s):
         for no, review in [
             ("R5-000105", TODAY - timedelta(days=1)),
             ("R5-000106", TODAY),
@@ -898,7 +898,7 @@ def test_worklist_completed_clock_leaves_once_a_decision_takes_it_up(s: Session)
         return [i.claim_no for i in worklist(s, as_of=TODAY) if i.kind == "limitation"]
 
     def decide(no: str, status: str) -> Decision:
-        with write_transaction(s.db):
+        with direct_writes(s):
             return Decision.create(
                 claim=Claim.get(Claim.claim_no == no),
                 kind="write_off",
@@ -915,7 +915,7 @@ def test_worklist_completed_clock_leaves_once_a_decision_takes_it_up(s: Session)
     d = decide("R3-000001", "proposed")
     decide("R4-000002", "proposed")
     assert alerts() == ["R4-000002"]
-    with write_transaction(s.db):
+    with direct_writes(s):
         Decision.update(status="approved").where(Decision.id == d.id).execute()
     assert alerts() == ["R4-000002"]
     # the alert query itself still lists every completed clock

@@ -15,11 +15,10 @@ from textual.widgets import DataTable
 from kyusho.app import KyushoApp
 from kyusho.services.contacts import add_contact
 from kyusho.services.imports import import_bytes
-from models.db import write_transaction
 from models.schema import Claim
 from screens.form import FormScreen
 from screens.home import HomeScreen
-from tests.conftest import TODAY
+from tests.conftest import TODAY, direct_writes
 from tests.test_tui import SIZE, settle
 
 PAID_LATE, FOLLOWED_UP, ACTION, SUSPENDED = "R5-000010", "R5-000020", "R5-000030", "R5-000040"
@@ -56,7 +55,7 @@ def _build(session) -> None:
     add_contact(
         session, ACTION, 1, "phone", "不在", at=at, next_action="再架電", next_on=date(2026, 11, 20)
     )
-    with write_transaction(session.db):
+    with direct_writes(session):
         Claim.update(
             status="suspended", status_since=date(2025, 11, 1), review_on=date(2026, 11, 1)
         ).where(Claim.claim_no == SUSPENDED).execute()

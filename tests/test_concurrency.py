@@ -9,14 +9,14 @@ must agree with what is stored.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import TODAY
+from conftest import TODAY, drop_pg_database, new_pg_database, on_postgres, share_roles
 from procs.worker import (
     inspect_database,
+    raw_rows,
     run_kyusho,
     setup_database,
     start_posters,
@@ -30,11 +30,19 @@ SUBROGATED = date(2023, 4, 10)
 
 
 @pytest.fixture
-def shared_db(tmp_path) -> Path:
-    """A database the workers (acting as the OS login) can write: six claims, two obligors."""
+def shared_db(tmp_path):
+    """A database the workers (acting as the OS login) can write: six claims, two obligors.
+    On PostgreSQL, a new database on the test server where the OS login's role is admin."""
+    if on_postgres():
+        url = new_pg_database()
+        setup_database(url, CLAIMS, login=os_login(), today=TODAY, subrogated=SUBROGATED)
+        share_roles(url)
+        yield url
+        drop_pg_database(url)
+        return
     path = tmp_path / "shared.db"
     setup_database(path, CLAIMS, login=os_login(), today=TODAY, subrogated=SUBROGATED)
-    return path
+    yield path
 
 
 def test_eight_processes_posting_on_the_same_claims_lose_nothing(shared_db, tmp_path):
@@ -87,35 +95,29 @@ def test_eight_processes_posting_on_the_same_claims_lose_nothing(shared_db, tmp_
     assert "変更 0 件" in checked.stdout
 
 
-def stored_receipts(path: Path) -> dict[str, tuple[str, str, int, int]]:
-    conn = sqlite3.connect(str(path))
-    try:
-        return {
-            ref: (claim_no, day, amount, payer)
-            for ref, claim_no, day, amount, payer in conn.execute(
-                "SELECT e.ref, c.claim_no, e.date, e.amount, o.obligor_no FROM ledger_entry e"
-                " JOIN claim c ON c.id = e.claim_id JOIN obligor o ON o.id = e.payer_id"
-                " WHERE e.kind = 'receipt'"
-            )
-        }
-    finally:
-        conn.close()
+def stored_receipts(path: Path | str) -> dict[str, tuple[str, str, int, int]]:
+    return {
+        ref: (claim_no, day, amount, payer)
+        for ref, claim_no, day, amount, payer in raw_rows(
+            path,
+            "SELECT e.ref, c.claim_no, e.date, e.amount, o.obligor_no FROM ledger_entry e"
+            " JOIN claim c ON c.id = e.claim_id JOIN obligor o ON o.id = e.payer_id"
+            " WHERE e.kind = 'receipt'",
+        )
+    }
 
 
-def unallocated_by_claim(path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(str(path))
-    try:
-        return {
-            claim_no: total - allocated
-            for claim_no, total, allocated in conn.execute(
-                "SELECT c.claim_no, SUM(e.amount),"
-                " SUM(e.alloc_costs + e.alloc_damages + e.alloc_principal)"
-                " FROM ledger_entry e JOIN claim c ON c.id = e.claim_id"
-                " WHERE e.kind = 'receipt' AND NOT e.cancelled GROUP BY c.claim_no"
-            )
-        }
-    finally:
-        conn.close()
+def unallocated_by_claim(path: Path | str) -> dict[str, int]:
+    return {
+        claim_no: total - allocated
+        for claim_no, total, allocated in raw_rows(
+            path,
+            "SELECT c.claim_no, SUM(e.amount),"
+            " SUM(e.alloc_costs + e.alloc_damages + e.alloc_principal)"
+            " FROM ledger_entry e JOIN claim c ON c.id = e.claim_id"
+            " WHERE e.kind = 'receipt' AND NOT e.cancelled GROUP BY c.claim_no",
+        )
+    }
 
 
 def test_no_writer_is_starved_past_the_busy_timeout(shared_db, tmp_path):

@@ -274,9 +274,14 @@ def test_home_in_database_path_is_expanded(tmp_path):
     assert load_config(str(path)).db_path == Path("~/k.db").expanduser()
 
 
-def test_postgresql_url_is_refused_until_supported():
-    """database.url is documented as planned: it must not be silently ignored (SQLite used)."""
-    assert field_of({"database": {"url": "postgresql://db/kyusho"}}) == "database.url"
+def test_postgresql_url_is_taken_and_a_bad_one_names_database_url(tmp_path):
+    """database.url selects PostgreSQL; what is not a PostgreSQL URL (or carries a password)
+    is refused naming the key, never silently replaced by the SQLite file."""
+    path = tmp_path / "kyusho.toml"
+    path.write_text('[database]\nurl = "postgresql:///kyusho"\n', encoding="utf-8")
+    assert load_config(str(path)).db_url == "postgresql:///kyusho"
+    assert field_of({"database": {"url": "mysql://db/kyusho"}}) == "database.url"
+    assert field_of({"database": {"url": "postgresql://u:secret@db/kyusho"}}) == "database.url"
 
 
 # --------------------------------------------------------------------------- bad input

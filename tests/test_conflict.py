@@ -44,6 +44,7 @@ def claim_no(demo_session) -> str:
     return Claim.select().where(Claim.status == "active").order_by(Claim.claim_no).get().claim_no
 
 
+@pytest.mark.sqlite_only(reason="子プロセスが SQLite のファイルを開く")
 def test_a_stale_edit_is_refused_naming_who_changed_it(demo_session, demo_path, claim_no):
     opened = find_claim(claim_no).version
     edit_in_another_process(demo_path, claim_no, "suzuki2", "別の銀行")
@@ -61,6 +62,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_it(demo_session, demo_path, 
     assert (last.action, last.login) == ("claim.update", demo_session.login)
 
 
+@pytest.mark.sqlite_only(reason="子プロセスが SQLite のファイルを開く")
 async def test_the_edit_form_reports_the_conflict_and_reload_shows_the_other_change(
     demo_session, demo_path, claim_no
 ):

@@ -30,6 +30,10 @@ from models.db import (
 from models.migrations import SCHEMA_VERSION, SchemaError, ensure_current, schema_version
 from models.schema import Staff
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について"
+)
+
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

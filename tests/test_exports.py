@@ -165,6 +165,7 @@ def _run(demo_path, dest) -> tuple[int, int]:
     return int(out[0]), int(out[1]) // 1024  # rows, MB (ru_maxrss is in KiB on Linux)
 
 
+@pytest.mark.sqlite_only(reason="子プロセスが SQLite のファイルを開く")
 def test_the_register_streams_in_bounded_memory(demo_path, tmp_path):
     small_rows, small_mb = _run(demo_path, tmp_path / "small.xlsx")
     _grow(demo_path, COPIES)

@@ -13,6 +13,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from conftest import direct_writes
 
 from kyusho.services import imports
 from kyusho.services.imports import ImportFailed, import_bytes
@@ -20,7 +21,6 @@ from kyusho.services.maintenance import rebuild
 from kyusho.services.session import Session
 from kyusho.services.staff import add_staff
 from models.bulk import bulk_update, in_values
-from models.db import write_transaction
 from models.schema import Claim, ClaimMunicipality, Contact, Obligor
 
 STAFF = "tanaka"
@@ -188,7 +188,7 @@ def test_an_obligors_file_with_a_claim_lacking_its_debtor_changes_no_claim(s: Se
 def test_bulk_update_sets_the_named_fields_of_the_given_rows_only(s: Session) -> None:
     _load(s, "claims", "obligors")
     a, b, c = (_obligor(_no(i), 2) for i in (1, 2, 3))
-    with write_transaction(s.db):
+    with direct_writes(s):
         n = bulk_update(
             Obligor,
             ("completes_on", "lim_state", "lim_via_principal"),

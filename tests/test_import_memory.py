@@ -61,6 +61,7 @@ def test_importing_500000_claims_stays_under_400_mb(tmp_path):
     assert peak_mb < 400, f"peak RSS {peak_mb} MB"
 
 
+@pytest.mark.sqlite_only(reason="子プロセスが SQLite のファイルを開く")
 def test_dev_zero_is_refused_quickly_not_by_growing(session):
     # with a 1 GiB address-space cap a reader that grows fails with MemoryError instead
     code = textwrap.dedent(
@@ -81,7 +82,7 @@ def test_dev_zero_is_refused_quickly_not_by_growing(session):
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(session.db_path)],
+        [sys.executable, "-c", code, str(session.location)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -92,7 +93,7 @@ def test_dev_zero_is_refused_quickly_not_by_growing(session):
 
 def _limited(session, max_bytes: int):
     return make_session(
-        session.db_path, config=Config(db_path=session.db_path, import_max_bytes=max_bytes)
+        session.location, config=Config(db_path=session.location, import_max_bytes=max_bytes)
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import TODAY
 from procs.worker import CLAIM_HEADER, csv_bytes, worker_command, worker_env
 from textual.pilot import Pilot
@@ -71,6 +72,7 @@ def payable_row(session: Session, limit: int = 30) -> tuple[int, str, int]:
     raise AssertionError("no payable claim near the top of the demo list")
 
 
+@pytest.mark.sqlite_only(reason="子プロセスが SQLite のファイルを開く")
 async def test_claim_list_shows_another_process_import_and_keeps_the_cursor(demo_session, tmp_path):
     # the other user is the OS login of the subprocess
     add_staff(demo_session, os_login(), "別の担当者", "staff")
@@ -92,7 +94,7 @@ async def test_claim_list_shows_another_process_import_and_keeps_the_cursor(demo
 
         # another user imports a claim that sorts before the cursor's
         import_as_another_user(
-            demo_session.db_path,
+            demo_session.location,
             "claims",
             [
                 CLAIM_HEADER,
@@ -112,7 +114,7 @@ async def test_claim_list_shows_another_process_import_and_keeps_the_cursor(demo
         principal = [c.key for c in table.columns].index("principal")
         assert cell(table, index + 1, principal) not in (None, "0")
         import_as_another_user(
-            demo_session.db_path,
+            demo_session.location,
             "receipts",
             [["求償権番号", "入金日", "金額", "入金者"], [claim_no, TODAY.isoformat(), most, 1]],
             tmp_path,

@@ -55,6 +55,7 @@ def refused(result: tuple[int, str, str], field: str) -> None:
 # --------------------------------------------------------------------------- output_path
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal", "-lock"])
 def test_the_database_and_its_companions_are_never_an_output_even_with_force(db_path, suffix):
     target = Path(f"{db_path}{suffix}")
@@ -66,6 +67,7 @@ def test_the_database_and_its_companions_are_never_an_output_even_with_force(db_
         output_path(link, "--csv", force=True, protect=[db_path])
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_the_database_reached_through_another_folder_name_is_refused(db_path, tmp_path):
     alias = tmp_path / "alias"
     alias.symlink_to(db_path.parent)
@@ -228,6 +230,7 @@ def test_init_refuses_a_folder_others_can_read_and_gives_the_chmod(tmp_path, cal
     assert not (folder / "k.db").exists()
 
 
+@pytest.mark.sqlite_only(reason="SQLite のデータベースファイル（WAL・権限・フォルダ）について")
 def test_opening_refuses_a_folder_others_can_write(db_path, call):
     os.chmod(db_path.parent, 0o777)
     try:

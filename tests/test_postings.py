@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, TODAY, make_session
+from conftest import ADMIN, TODAY, direct_writes, make_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +29,6 @@ from kyusho.services.projections import balance_from_projection
 from kyusho.services.session import Session
 from kyusho.services.staff import add_staff, init_database
 from models import audit
-from models.db import write_transaction
 from models.schema import AuditEvent, Claim, LedgerEntry, Plan
 
 DAY = timedelta(days=1)
@@ -218,7 +217,7 @@ def _post_case_entry(session: Session, no: str, e: dict) -> None:
     elif e["kind"] == "cost":
         entries.post_cost(session, no, e["date"], e["amount"], "訴訟費用")
     else:
-        with write_transaction(session.db):
+        with direct_writes(session):
             entries.post_damages_waiver(session, claim_of(no), e["date"], e["amount"], 1)
 
 
@@ -586,7 +585,7 @@ def test_changing_the_damages_rate_reallocates_and_needs_a_reason(s):
 
 def test_receipts_after_write_off_are_marked_post_write_off(s):
     before_write_off = receipt(s, date(2024, 6, 30), 10_000)
-    with write_transaction(s.db):
+    with direct_writes(s):
         Claim.update(status="written_off", written_off_on=date(2025, 3, 31)).where(
             Claim.claim_no == NO
         ).execute()

@@ -3,6 +3,7 @@ and dialogs whose wrapped text never starts a line with 「。」."""
 
 from __future__ import annotations
 
+import pytest
 from rich.cells import cell_len
 from textual.command import CommandList
 from textual.geometry import Region
@@ -64,6 +65,7 @@ def test_two_matching_obligors_give_one_row_that_counts_the_other(demo_session):
     assert rows[0].matched_label == f"主 {first.name} 他1名"
 
 
+@pytest.mark.sqlite_only(reason="SQLite の実行計画・文の数を見るテスト")
 def test_the_matched_obligors_of_a_page_are_read_through_the_claim_index(demo_session):
     db = demo_session.db
     q = Obligor.select(Obligor.claim, Obligor.role, Obligor.name).where(

@@ -258,7 +258,7 @@ def test_snapshot_proposal_facts(demo_path, snap_compare):
 def test_snapshot_approvals_inbox(demo_path, snap_compare):
     async def run(pilot):
         await settle(pilot)
-        proposer = make_session(pilot.app.session.db_path)
+        proposer = make_session(pilot.app.session.location)
         decisions.propose(
             proposer,
             SUSPENDED_ON_REVIEW,

@@ -12,14 +12,13 @@ import io
 from datetime import date, datetime
 
 import pytest
-from conftest import TODAY, make_session
+from conftest import TODAY, direct_writes, make_session
 
 from kyusho.services.contacts import add_contact
 from kyusho.services.imports import import_bytes
 from kyusho.services.session import Session
 from kyusho.services.staff import add_staff
 from kyusho.services.worklist import WorkItem, worklist
-from models.db import write_transaction
 from models.schema import Claim
 
 STAFF = "tanaka"
@@ -55,7 +54,7 @@ def s(session: Session) -> Session:
         obligors.append([no, "2", "連帯保証人", "山田 太郎", "ヤマダ タロウ", "個人", "0", "東京都"])  # fmt: skip
     import_bytes(session, "claims", _csv(claims))
     import_bytes(session, "obligors", _csv(obligors))
-    with write_transaction(session.db):
+    with direct_writes(session):
         Claim.update(status="paid").where(Claim.claim_no == "R5-000060").execute()
         Claim.update(status="suspended").where(Claim.claim_no == "R5-000070").execute()
     return session
@@ -114,10 +113,10 @@ def test_next_actions_keep_the_first_entered_of_a_tied_day_and_show_by_claim_num
     # the due date counts as due; the day before it does not
     assert _shown(worklist(s, as_of=D15, all_staff=True), "next_action") == everything[:3]
     # a staff member's own list follows the same rule
-    tanaka = make_session(s.db_path, login=STAFF)
+    tanaka = make_session(s.location, login=STAFF)
     mine = _shown(worklist(tanaka, as_of=TODAY, limit=2), "next_action")
     assert mine == [everything[0], everything[2]]
-    assert worklist(make_session(s.db_path, login=OTHER), as_of=TODAY) == []
+    assert worklist(make_session(s.location, login=OTHER), as_of=TODAY) == []
 
 
 def test_broken_promises_keep_entry_order_within_a_day_and_claim(s: Session) -> None:

@@ -14,7 +14,7 @@ import io
 from datetime import date, datetime, timedelta
 
 import pytest
-from conftest import TODAY, make_session
+from conftest import TODAY, direct_writes, make_session
 
 from kyusho.config import Config, Policy
 from kyusho.errors import InputError
@@ -25,7 +25,6 @@ from kyusho.services.imports import import_bytes
 from kyusho.services.plans import add_plan
 from kyusho.services.session import Session
 from kyusho.services.worklist import WorkItem, worklist
-from models.db import write_transaction
 from models.schema import AuditEvent, Claim, Contact
 
 NO = "R5-000001"
@@ -68,8 +67,8 @@ def _call(s: Session, at: datetime, obligor_no: int = 1, **kw) -> Contact:
     return add_contact(s, NO, obligor_no, "phone", "架電", at=at, **kw)
 
 
-def _suspend(no: str, review_on: date) -> None:
-    with write_transaction(Claim._meta.database):
+def _suspend(s: Session, no: str, review_on: date) -> None:
+    with direct_writes(s):
         Claim.update(status="suspended", status_since=SUSPENDED_SINCE, review_on=review_on).where(
             Claim.claim_no == no
         ).execute()
@@ -117,7 +116,7 @@ def test_a_broken_promise_leaves_at_a_later_contact_with_that_obligor(s: Session
 def test_a_broken_promise_leaves_when_the_claim_leaves_active(s: Session) -> None:
     _promise(s, datetime(2026, 10, 1, 10), 50_000, date(2026, 10, 10))
     assert len(_rows(s, "promise")) == 1
-    _suspend(NO, TODAY + timedelta(days=100))
+    _suspend(s, NO, TODAY + timedelta(days=100))
     assert _rows(s, "promise") == []
 
 
@@ -205,7 +204,7 @@ def test_a_suspended_claim_shows_only_its_review_its_receipts_and_its_alerts(
     kinds = {i.kind for i in worklist(s, all_staff=True) if i.claim_no == OLD}
     assert kinds == {"limitation", "next_action", "promise", "plan_arrears"}
 
-    _suspend(OLD, TODAY + timedelta(days=30))
+    _suspend(s, OLD, TODAY + timedelta(days=30))
     kinds = {i.kind for i in worklist(s, all_staff=True) if i.claim_no == OLD}
     assert kinds == {"limitation"}  # a suspended claim can still be lost
     # the active claim keeps its rows
@@ -217,7 +216,7 @@ def test_a_suspended_claim_shows_only_its_review_its_receipts_and_its_alerts(
 
 
 def test_a_receipt_on_a_suspended_claim_is_listed_until_a_review(s: Session) -> None:
-    _suspend(NO, TODAY + timedelta(days=30))
+    _suspend(s, NO, TODAY + timedelta(days=30))
     post_receipt(s, NO, date(2026, 4, 30), 5_000, 1)  # before the suspension: not listed
     assert _rows(s, "suspended_receipt") == []
     post_receipt(s, NO, date(2026, 11, 10), 20_000, 2)
@@ -233,7 +232,7 @@ def test_a_receipt_on_a_suspended_claim_is_listed_until_a_review(s: Session) -> 
 
 
 def test_recording_a_review_sets_the_next_review_date(s: Session) -> None:
-    _suspend(NO, TODAY - timedelta(days=1))
+    _suspend(s, NO, TODAY - timedelta(days=1))
     [row] = _rows(s, "review")
     assert row.leaves == "見直しを記録すると消えます"
     review = add_contact(s, NO, None, "review", "所在調査の結果変化なし")
@@ -245,9 +244,9 @@ def test_recording_a_review_sets_the_next_review_date(s: Session) -> None:
 
 
 def test_the_review_interval_comes_from_the_policy(s: Session) -> None:
-    _suspend(NO, TODAY)
-    config = Config(db_path=s.db_path, policy=Policy(suspension_review_months=6))
-    add_contact(make_session(s.db_path, config=config), NO, 1, "review", "変化なし")
+    _suspend(s, NO, TODAY)
+    config = Config(db_path=s.location, policy=Policy(suspension_review_months=6))
+    add_contact(make_session(s.location, config=config), NO, 1, "review", "変化なし")
     assert Claim.get(Claim.claim_no == NO).review_on == period_end(TODAY, months=6)
 
 

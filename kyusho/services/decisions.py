@@ -28,7 +28,7 @@ from kyusho.services import projections
 from kyusho.services.entries import RELEASE_ON_PAYMENT, post_damages_waiver, release_on_payment
 from kyusho.services.lookup import find_claim
 from kyusho.services.session import Session
-from kyusho.vocab import DECISION_KINDS, DECISION_STATUSES, ROLE_RANK
+from kyusho.vocab import DECISION_KINDS, DECISION_STATUSES, HIGH_KINDS, ROLE_RANK
 from models import audit
 from models.audit import canonical_json
 from models.schema import ChecklistAnswer, Claim, ClaimMunicipality, Decision, LedgerEntry, Obligor
@@ -59,7 +59,6 @@ KINDS = {
     "write_off": "求償権整理",
     "waiver": "求償権放棄・不等価譲渡",
 }
-HIGH_KINDS = {"write_off", "waiver"}
 
 # What the proposer confirms, with a note (SPEC 4.9, 4.10); a kind without attested items has
 # an empty list, so a new kind (gl_release, waiver) plugs in by adding its own here.

@@ -227,7 +227,7 @@ def backup(
     The copy is written to a temporary file next to ``dest`` and renamed into place, so an
     interrupted or failed backup leaves no partial file under ``dest``.
     """
-    dest = output_path(dest, "DEST", force=force, protect=[session.db_path])
+    dest = output_path(dest, "DEST", force=force, protect=session.protected_files())
     # a connection of its own: its read transaction must not mix with the session's
     source = sqlite3.connect(
         str(session.db_path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000

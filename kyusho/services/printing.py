@@ -45,7 +45,7 @@ def write_document(
     The path is checked before the document is built, so a refused path costs nothing.
     """
     fmt = document_format(dest, fmt, field)
-    path = output_path(dest, field, force=force, protect=[session.db_path])
+    path = output_path(dest, field, force=force, protect=session.protected_files())
     document = make()
     content = document.content(fmt)
     if content is None:

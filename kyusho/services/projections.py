@@ -121,7 +121,8 @@ def _sync_years(claim: Claim, rows: list[LedgerEntry], *, save: bool) -> int:
     """Bring the claim's ClaimYear rows in line with its entries; returns rows that differed."""
     want = year_rows(claim, rows)
     cursor = ClaimYear._meta.database.execute_sql(
-        f"SELECT {', '.join(CLAIM_YEAR_FIGURES)} FROM claim_year WHERE claim_id = ? ORDER BY fy",
+        f"SELECT {', '.join(CLAIM_YEAR_FIGURES)} FROM claim_year "
+        f"WHERE claim_id = {ClaimYear._meta.database.param} ORDER BY fy",
         (claim.id,),
     )
     have = [tuple(r) for r in cursor.fetchall()]

@@ -33,6 +33,7 @@ Readings of SPEC 4.14 taken here:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, cast
@@ -80,6 +81,11 @@ def _excluded_at(alias: str = "c") -> str:
 
 
 def _sql(session: Session, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a report query; ``:name`` parameters (SQLite's style) become psycopg's on
+    PostgreSQL."""
+    if session.db_url is not None:
+        sql = re.sub(r"(?<![:\w]):([a-z_]\w*)", r"%(\1)s", sql)
+        sql = re.sub(r"(?<=[\s(])\+(?=[a-z_]+\.)", "", sql)  # SQLite's index hint
     cursor = session.db.cursor()
     cursor.execute(
         sql, {k: (v.isoformat() if isinstance(v, date) else v) for k, v in params.items()}
@@ -153,7 +159,7 @@ def _servicer(session: Session, start: date, end: date) -> Figure:
         *_one(
             session,
             "SELECT COUNT(DISTINCT claim_id), SUM(amount) FROM ledger_entry e"
-            " WHERE e.kind = 'receipt' AND e.cancelled = 0 AND e.servicer = 1"
+            " WHERE e.kind = 'receipt' AND e.cancelled = FALSE AND e.servicer = TRUE"
             " AND e.date BETWEEN :start AND :end",
             {"start": start, "end": end},
         )
@@ -271,7 +277,7 @@ def _fy_figures(
     row = _sql(
         session,
         "SELECT COUNT(*), SUM(received),"
-        " SUM(received_after_write_off > 0), SUM(received_after_write_off),"
+        " SUM(CASE WHEN received_after_write_off > 0 THEN 1 ELSE 0 END), SUM(received_after_write_off),"
         f" {months} FROM claim_year WHERE fy = :fy AND receipts > 0",
         p,
     )[0]
@@ -358,7 +364,7 @@ def _range_figures(
     session: Session, start: date, end: date
 ) -> tuple[dict[str, Figure], dict[str, int], list[tuple[Any, int, int]]]:
     p = {"start": start, "end": end}
-    live = "e.kind = 'receipt' AND e.cancelled = 0 AND e.date BETWEEN :start AND :end"
+    live = "e.kind = 'receipt' AND e.cancelled = FALSE AND e.date BETWEEN :start AND :end"
     figures = {
         "recovery": Figure(
             *_one(
@@ -371,21 +377,21 @@ def _range_figures(
             *_one(
                 session,
                 "SELECT COUNT(DISTINCT claim_id), SUM(amount) FROM ledger_entry e"
-                f" WHERE {live} AND e.post_write_off = 1",
+                f" WHERE {live} AND e.post_write_off = TRUE",
                 p,
             )
         ),
     }
     paid = (
         "SELECT SUM(e.alloc_principal) FROM ledger_entry e WHERE e.claim_id = c.id"
-        " AND e.cancelled = 0 AND e.date <= :end"
+        " AND e.cancelled = FALSE AND e.date <= :end"
     )
     figures["outstanding"] = Figure(
         *_one(
             session,
             "SELECT COUNT(*), SUM(p) FROM (SELECT c.loan_principal + c.loan_interest"
             f" - COALESCE(({paid}), 0) AS p FROM claim c WHERE c.subrogation_date <= :end"
-            f" AND NOT {_excluded_at()}) WHERE p > 0",
+            f" AND NOT {_excluded_at()}) AS owed WHERE p > 0",
             p,
         )
     )
@@ -393,7 +399,7 @@ def _range_figures(
         m: int(a)
         for m, a in _sql(
             session,
-            f"SELECT substr(e.date, 1, 7), SUM(e.amount) FROM ledger_entry e WHERE {live}"
+            f"SELECT substr(CAST(e.date AS TEXT), 1, 7), SUM(e.amount) FROM ledger_entry e WHERE {live}"
             " GROUP BY 1",
             p,
         )

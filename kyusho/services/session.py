@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from peewee import SqliteDatabase
+from peewee import Database, ProgrammingError
 
 from kyusho.clock import SYSTEM_CLOCK, Clock, PinnedClock
 from kyusho.config import Config
@@ -19,7 +19,8 @@ from kyusho.files import show_text
 from kyusho.identity import os_login
 from kyusho.rules.dates import format_date
 from kyusho.vocab import ROLE_RANK, STAFF_ROLES
-from models.db import open_database, write_transaction
+from models import pg
+from models.db import database, is_postgres, open_database, write_transaction
 from models.migrations import ensure_current
 from models.schema import Staff
 
@@ -27,13 +28,33 @@ from models.schema import Staff
 @dataclass
 class Session:
     config: Config
-    db: SqliteDatabase
-    db_path: Path
+    db: Database
+    db_path: Path | None  # the SQLite file (None on PostgreSQL)
     login: str
     name: str
     role: str
     clock: Clock = field(default=SYSTEM_CLOCK)
     view_as_of: date | None = field(default=None)  # the whole UI viewed as of a past date
+    db_url: str | None = field(default=None)  # the PostgreSQL database (None on SQLite)
+
+    @property
+    def location(self) -> Path | str:
+        """What opens this database again: the SQLite file, or the PostgreSQL URL."""
+        if self.db_url is not None:
+            return self.db_url
+        assert self.db_path is not None
+        return self.db_path
+
+    @property
+    def db_label(self) -> str:
+        """The database as the status bar and messages name it (never a password)."""
+        if self.db_url is not None:
+            return pg.shown_url(self.db_url)
+        return self.db_path.name if self.db_path is not None else ""
+
+    def protected_files(self) -> list[Path]:
+        """Files no output may overwrite: the SQLite database (none on PostgreSQL)."""
+        return [self.db_path] if self.db_path is not None else []
 
     def today(self) -> date:
         """The working date, from the session's one clock."""
@@ -65,6 +86,8 @@ class Session:
         session opened before it: no other writer can change the row until this commits.
         """
         self.require_present("登録・変更")
+        if database.obj is not self.db:
+            database.initialize(self.db)  # several sessions in one process (tests, the demo)
         with write_transaction(self.db):
             self._check_still_allowed()
             yield
@@ -76,7 +99,10 @@ class Session:
         ``require`` checks made before the transaction saw the old role; the next attempt
         is checked against the new one.
         """
-        row = Staff.get_or_none(Staff.login == self.login)
+        try:
+            row = Staff.get_or_none(Staff.login == self.login)
+        except ProgrammingError:  # PostgreSQL: the deactivated login's role lost its grants
+            row = None
         if row is None or not row.active:
             raise PermissionDenied(
                 f"ログイン {self.login} は担当者として無効化されているため、登録・変更できません"
@@ -141,19 +167,42 @@ def open_session(
     login: str | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Session:
-    """Open the database, bring its schema up to date and identify the acting user."""
-    path = Path(db_path or config.db_path)
-    check_database_folder(path)
-    db = open_database(path)
-    ensure_current(db)
-    who = login or os_login()
+    """Open the database, bring its schema up to date and identify the acting user.
+
+    On PostgreSQL the acting user is the role the server authenticated (``session_user``):
+    ``login`` only says which role to connect as, and the server refuses a role the OS user
+    may not use (peer authentication).
+    """
+    target = db_path if db_path is not None else (config.db_url or config.db_path)
+    url = str(target) if pg.is_url(target) else None
+    if url is not None:
+        db = open_database(url, login=login or _url_login(url))
+        ensure_current(db)
+        who = pg.session_login(db)
+        path = None
+    else:
+        path = Path(target)
+        check_database_folder(path)
+        db = open_database(path)
+        ensure_current(db)
+        who = login or os_login()
     staff = staff_for(who)
     return Session(
         config=config,
         db=db,
         db_path=path,
+        db_url=url,
         login=who,
         name=staff.name,
         role=staff.role,
         clock=clock,
     )
+
+
+def _url_login(url: str) -> str:
+    """The role to connect as: the OS login, whatever user the URL names (each user works
+    as their own role; the server refuses another's under peer authentication)."""
+    return os_login()
+
+
+__all__ = ["Session", "is_postgres", "open_session", "staff_for"]

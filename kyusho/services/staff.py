@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from kyusho.clock import SYSTEM_CLOCK, Clock
@@ -12,9 +13,9 @@ from kyusho.errors import InputError, KyushoError
 from kyusho.files import show_text
 from kyusho.rules.text import LINE_MAX, NAME_MAX, clean_text
 from kyusho.services.session import Session
-from kyusho.vocab import STAFF_ROLES
-from models import audit
-from models.db import open_database, write_transaction
+from kyusho.vocab import HIGH_KINDS, STAFF_ROLES
+from models import audit, pg
+from models.db import is_postgres, open_database, write_transaction
 from models.migrations import SCHEMA_VERSION, schema_version
 from models.schema import ALL_MODELS, Meta_, Staff
 
@@ -90,32 +91,81 @@ def _refuse_existing(path: Path) -> None:
         )
 
 
+def refuse_nonempty_server(db: Any, url: str) -> None:
+    """``init`` and ``migrate --to`` write only into a database with no tables."""
+    tables = db.get_tables()
+    if "meta" in tables:
+        raise KyushoError(f"{pg.shown_url(url)} はすでに kyusho のデータベースです。")
+    if tables:
+        raise InputError(
+            "--db",
+            f"{pg.shown_url(url)} には表があります（{', '.join(tables[:5])} など）。"
+            "kyusho の表を追加しないため、空のデータベースを指定してください",
+        )
+
+
 def init_database(
-    path: Path, login: str, name: str | None = None, *, clock: Clock = SYSTEM_CLOCK
-) -> None:
+    path: Path | str,
+    login: str | None,
+    name: str | None = None,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    approval: tuple[str, str] = ("manager", "manager"),
+) -> str:
     """Create a new database; the invoking OS user becomes admin.
 
     The schema, the schema version and the first admin are written in ONE transaction, so
     a kill at any moment leaves either no kyusho database or a complete one with its admin.
+    On PostgreSQL the connection is the database owner's: the same transaction creates the
+    group roles, grants, the audit trigger and the guards, and the admin's login role.
+    ``approval`` (min_role, min_role_high) is the policy the server enforces there.
+    ``login`` None (PostgreSQL only): the owner's own role. Returns the first admin's login.
     """
-    login = validate_login(login)
+    if login is not None:
+        login = validate_login(login)
     if name is not None:
         name = clean_text(name, "--name", max_len=NAME_MAX) or None
+    if pg.is_url(path):
+        return _init_server(str(path), login, name, clock, approval)
+    if login is None:
+        raise InputError("ログイン", "最初の管理者のログインを指定してください")
+    path = Path(path)
     _refuse_existing(path)
     db = open_database(path, create=True)
     with write_transaction(db):
         if schema_version(db) is not None:  # another init won the race
             raise KyushoError(f"{show_text(path)} はすでに kyusho のデータベースです。")
-        now = clock.now()
         db.create_tables(ALL_MODELS)
-        Meta_.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
-        Meta_.insert(key="created_at", value=now.isoformat()).execute()
-        row = Staff.create(
-            login=login, name=name or login, role="admin", active=True, created_at=now
+        _create_rows(login, name, clock)
+    return login
+
+
+def _create_rows(login: str, name: str | None, clock: Clock) -> None:
+    """The schema version and the first admin, inside the caller's transaction."""
+    now = clock.now()
+    Meta_.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+    Meta_.insert(key="created_at", value=now.isoformat()).execute()
+    row = Staff.create(login=login, name=name or login, role="admin", active=True, created_at=now)
+    audit.record(
+        login, "staff.add", "staff", row.login, after=staff_dict(row), reason="init", at=now
+    )
+
+
+def _init_server(
+    url: str, login: str | None, name: str | None, clock: Clock, approval: tuple[str, str]
+) -> str:
+    db = open_database(url)  # as the URL's (or the OS) user: the database owner
+    if login is None:
+        login = validate_login(pg.session_login(db))
+    with write_transaction(db):
+        refuse_nonempty_server(db, url)
+        pg.create_tables(db, ALL_MODELS)
+        pg.install_server_rules(
+            db, min_role=approval[0], min_role_high=approval[1], high_kinds=sorted(HIGH_KINDS)
         )
-        audit.record(
-            login, "staff.add", "staff", row.login, after=staff_dict(row), reason="init", at=now
-        )
+        pg.grant_role(db, login, "admin")
+        _create_rows(login, name, clock)
+    return login
 
 
 def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
@@ -133,6 +183,7 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
             before = staff_dict(existing)
             existing.name, existing.role, existing.active = name, role, True
             existing.save()
+            _grant(login, role, active=True)
             audit.record(
                 session.login,
                 "staff.reactivate",
@@ -144,6 +195,7 @@ def add_staff(session: Session, login: str, name: str, role: str) -> Staff:
             )
             return existing
         row = Staff.create(login=login, name=name, role=role, active=True, created_at=session.now())
+        _grant(login, role, active=True)
         audit.record(
             session.login, "staff.add", "staff", login, after=staff_dict(row), at=session.now()
         )
@@ -162,6 +214,7 @@ def deactivate_staff(session: Session, login: str, reason: str) -> None:
         before = staff_dict(row)
         row.active = False
         row.save()
+        _grant(login, row.role, active=False)
         audit.record(
             session.login,
             "staff.deactivate",
@@ -172,6 +225,14 @@ def deactivate_staff(session: Session, login: str, reason: str) -> None:
             reason=reason,
             at=session.now(),
         )
+
+
+def _grant(login: str, role: str, *, active: bool) -> None:
+    """PostgreSQL: the login's database role follows its staff row (same transaction)."""
+    if is_postgres():
+        from models.db import database
+
+        pg.grant_role(database.obj, login, role, active=active)
 
 
 def list_staff(session: Session) -> list[Staff]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from peewee import JOIN, OP, Expression, fn
+from peewee import JOIN, Expression, fn
 
 from kyusho.rules import plans as plan_rules
 from kyusho.services.claims import cutoff
@@ -167,7 +167,7 @@ def _followed_up(session: Session, as_of: date) -> Any:
     later = Contact.alias("later")
     q = later.select(later.id).where(
         (later.claim == Contact.claim)
-        & Expression(later.obligor, OP.IS, Contact.obligor)
+        & Expression(later.obligor, "IS NOT DISTINCT FROM", Contact.obligor)
         & ((later.at > Contact.at) | ((later.at == Contact.at) & (later.id > Contact.id)))
         & _recorded_by(as_of, later)
         & _live(session, as_of, later)
@@ -192,7 +192,7 @@ def _received_since_contact(as_of: date) -> Any:
     """Receipts from the contact's obligor dated from the contact's day to ``as_of`` (yen)."""
     return LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0)).where(
         (LedgerEntry.claim == Contact.claim)
-        & Expression(LedgerEntry.payer, OP.IS, Contact.obligor)
+        & Expression(LedgerEntry.payer, "IS NOT DISTINCT FROM", Contact.obligor)
         & (LedgerEntry.kind == "receipt")
         & (LedgerEntry.cancelled == False)  # noqa: E712
         & (LedgerEntry.date >= fn.DATE(Contact.at))
@@ -356,7 +356,7 @@ def worklist(
             ),
         )
         .where(active_then & (Plan.created_at < end) & (Claim.status == "active"))
-        .group_by(Plan.id)
+        .group_by(Plan.id, Claim.id, Obligor.id)
     )
     grace = policy.plan_grace_days
     late_plans = 0

@@ -76,7 +76,27 @@ def _wait_for(path: Path | None, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def _open(db: Path, today: str | None, busy_timeout_ms: int | None = None):
+def _location(text: str) -> Path | str:
+    """A worker's --db: an SQLite path, or a PostgreSQL URL as it is."""
+    return text if text.startswith("postgresql:") else Path(text)
+
+
+def raw_rows(db: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows straight from the database, without kyusho (dates as ISO text on both)."""
+    if isinstance(db, str):
+        import psycopg
+
+        with psycopg.connect(db) as conn:
+            rows = conn.execute(sql).fetchall()
+        return [tuple(v.isoformat() if isinstance(v, date) else v for v in r) for r in rows]
+    conn = sqlite3.connect(str(db), timeout=15)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def _open(db: Path | str, today: str | None, busy_timeout_ms: int | None = None):
     from kyusho.config import Config
     from kyusho.services.session import open_session
 
@@ -85,7 +105,7 @@ def _open(db: Path, today: str | None, busy_timeout_ms: int | None = None):
 
         models.db.BUSY_TIMEOUT_MS = busy_timeout_ms
 
-    session = open_session(Config(db_path=db), db)
+    session = open_session(Config(), db)
     if today:
         session.pin(date.fromisoformat(today))
     return session
@@ -98,7 +118,7 @@ def cmd_post(args: argparse.Namespace) -> int:
 
     rng = random.Random(args.seed)
     log = Log(Path(args.log))
-    session = _open(Path(args.db), args.today, args.busy_timeout_ms)
+    session = _open(_location(args.db), args.today, args.busy_timeout_ms)
     claims = args.claims.split(",")
     first_day = {no: find_claim(no).subrogation_date for no in claims}
     if args.ready:
@@ -174,7 +194,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from kyusho.services.imports import import_file
 
     log = Log(Path(args.log))
-    session = _open(Path(args.db), args.today)
+    session = _open(_location(args.db), args.today)
     log.write(op="begin", kind=args.kind, file=args.file)
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -188,7 +208,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
-    session = _open(Path(args.db), args.today)
+    session = _open(_location(args.db), args.today)
     with session.writing():
         Path(args.ready).touch()
         time.sleep(args.seconds)
@@ -301,7 +321,7 @@ def _is_worker_ref(ref: str | None) -> bool:
 TABLES = ("claim", "obligor", "ledger_entry", "limitation_event", "contact", "audit_event")
 
 
-def inspect_database(path: Path, login: str) -> DatabaseState:
+def inspect_database(path: Path | str, login: str) -> DatabaseState:
     """Open ``path`` as ``login`` and gather everything the integrity tests assert on."""
     from kyusho.config import Config
     from kyusho.identity import acting_as
@@ -309,39 +329,39 @@ def inspect_database(path: Path, login: str) -> DatabaseState:
     from kyusho.services.session import open_session
     from models import audit
 
-    raw = sqlite3.connect(str(path), timeout=15)
-    try:
-        integrity = raw.execute("PRAGMA integrity_check").fetchone()[0]
-        counts = {t: raw.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
-        receipt_refs: Counter[str] = Counter()
-        receipt_ids: dict[str, int] = {}
-        for ref, entry_id in raw.execute(
-            "SELECT ref, id FROM ledger_entry WHERE kind = 'receipt' AND ref IS NOT NULL"
-        ):
-            receipt_refs[ref] += 1
-            receipt_ids[ref] = entry_id
-        event_refs: Counter[str] = Counter()
-        event_ids: dict[str, int] = {}
-        for ref, event_id in raw.execute(
-            "SELECT ref, id FROM limitation_event WHERE ref IS NOT NULL"
-        ):
-            event_refs[ref] += 1
-            event_ids[ref] = event_id
-        audited_receipts: Counter[int] = Counter()
-        audited_events: Counter[int] = Counter()
-        for action, after in raw.execute(
-            "SELECT action, after FROM audit_event WHERE action IN ('receipt.post', 'event.add')"
-        ):
-            body = json.loads(after)
-            if action == "receipt.post":
-                if _is_worker_ref(body.get("ref")):
-                    audited_receipts[body["entry_id"]] += 1
-            elif _is_worker_ref(body.get("ref")):
-                audited_events[body["event_id"]] += 1
-    finally:
-        raw.close()
+    if isinstance(path, str):
+        integrity = "ok"  # the server's storage has no integrity_check; the rest is checked
+    else:
+        integrity = raw_rows(path, "PRAGMA integrity_check")[0][0]
+    counts = {t: raw_rows(path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in TABLES}
+    receipt_refs: Counter[str] = Counter()
+    receipt_ids: dict[str, int] = {}
+    for ref, entry_id in raw_rows(
+        path, "SELECT ref, id FROM ledger_entry WHERE kind = 'receipt' AND ref IS NOT NULL"
+    ):
+        receipt_refs[ref] += 1
+        receipt_ids[ref] = entry_id
+    event_refs: Counter[str] = Counter()
+    event_ids: dict[str, int] = {}
+    for ref, event_id in raw_rows(
+        path, "SELECT ref, id FROM limitation_event WHERE ref IS NOT NULL"
+    ):
+        event_refs[ref] += 1
+        event_ids[ref] = event_id
+    audited_receipts: Counter[int] = Counter()
+    audited_events: Counter[int] = Counter()
+    for action, after in raw_rows(
+        path,
+        "SELECT action, after FROM audit_event WHERE action IN ('receipt.post', 'event.add')",
+    ):
+        body = json.loads(after)
+        if action == "receipt.post":
+            if _is_worker_ref(body.get("ref")):
+                audited_receipts[body["entry_id"]] += 1
+        elif _is_worker_ref(body.get("ref")):
+            audited_events[body["event_id"]] += 1
     with acting_as(login):
-        session = open_session(Config(db_path=path), path)
+        session = open_session(Config(), path)
     try:
         verified = audit.verify()
         changed = rebuild(session, write=False).changed
@@ -533,7 +553,7 @@ def obligors_csv(claim_nos: list[str]) -> bytes:
 
 
 def setup_database(
-    path: Path, claim_nos: list[str], *, login: str, today: date, subrogated: date
+    path: Path | str, claim_nos: list[str], *, login: str, today: date, subrogated: date
 ) -> None:
     """A new database where ``login`` is admin, with ``claim_nos`` and two obligors each."""
     from kyusho.config import Config
@@ -544,7 +564,7 @@ def setup_database(
 
     init_database(path, login, "テスト管理者")
     with acting_as(login):
-        session = open_session(Config(db_path=path), path)
+        session = open_session(Config(), path)
     session.pin(today)
     try:
         if claim_nos:
