@@ -2,7 +2,7 @@
 SQLite database over to a server (SPEC 6.1).
 
 The move copies every table as it is, audit chain included (the server's chaining trigger is
-off for the copy only, so events keep their numbers, logins and hashes), in ONE transaction
+created after the copy, so events keep their numbers, logins and hashes), in ONE transaction
 on the target: a failure leaves the target empty.
 """
 
@@ -124,7 +124,7 @@ def migrate_to(session: Session, url: str, *, progress: Progress | None = None) 
             with write_transaction(target):
                 refuse_nonempty_server(target, url)
                 pg.create_tables(target, ALL_MODELS)
-                target.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER kyusho_audit_chain")
+                # rows first, the server's triggers after: the chain is copied as it is
                 for model in ALL_MODELS:
                     table = model._meta.table_name
                     cols = _columns(model)
@@ -146,7 +146,6 @@ def migrate_to(session: Session, url: str, *, progress: Progress | None = None) 
                             f"'{pk.column_name}'), COALESCE((SELECT MAX(\"{pk.column_name}\") "
                             f'FROM "{table}"), 0) + 1, false)'
                         )
-                target.execute_sql("ALTER TABLE audit_event ENABLE TRIGGER kyusho_audit_chain")
                 approval = session.config.policy.approval
                 pg.install_server_rules(
                     target,
