@@ -529,9 +529,19 @@ def _remove_db(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def build(work_dir: Path, *, claims: int, seed: int, today: date) -> dict[str, Any]:
+def _target(work_dir: Path, db_url: str | None) -> Path | str:
+    """The benchmark's database: the SQLite file in ``work_dir``, or the PostgreSQL URL."""
+    return db_url if db_url else work_dir / "kyusho.db"
+
+
+def build(
+    work_dir: Path, *, claims: int, seed: int, today: date, db_url: str | None = None
+) -> dict[str, Any]:
     """Generate the CSV files and build the database through ``kyusho init``, ``staff add``
-    and the import service; returns the build's figures (also saved as build.json)."""
+    and the import service; returns the build's figures (also saved as build.json).
+
+    With ``db_url`` the database is that (empty) PostgreSQL database, built by the OS user
+    who owns it; the plain-sqlite3 import baseline is then not measured."""
     from bench.scale import generate, staff_members
     from kyusho.config import Config
     from kyusho.identity import os_login
@@ -540,11 +550,14 @@ def build(work_dir: Path, *, claims: int, seed: int, today: date) -> dict[str, A
 
     work_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(work_dir, 0o770)
-    db = work_dir / "kyusho.db"
+    db = _target(work_dir, db_url)
     base = work_dir / "baseline-import.db"
-    _remove_db(db)
+    if isinstance(db, Path):
+        _remove_db(db)
     _remove_db(base)
     info: dict[str, Any] = {"claims": claims, "seed": seed, "today": today.isoformat()}
+    if db_url:
+        info["db_url"] = db_url
     _log(f"生成: 求償権 {claims:,} 件 (seed {seed}, {today})")
     info["generate_s"], paths = _timed(
         lambda: generate(work_dir / "csv", claims=claims, seed=seed, today=today)
@@ -553,20 +566,21 @@ def build(work_dir: Path, *, claims: int, seed: int, today: date) -> dict[str, A
     for login, name, role in staff_members(claims):
         _quiet_cli(["--db", str(db), "staff", "add", login, "--name", name, "--role", role])
 
-    # the baseline imports the same claims into an empty copy of the same schema
-    src = _plain(db)
-    dst = _plain(base)
-    for (sql,) in src.execute(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
-    ):
-        dst.execute(sql)
-    dst.executemany(
-        "INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?)", src.execute("SELECT * FROM staff")
-    )
-    src.close()
-    dst.close()
+    if isinstance(db, Path):
+        # the baseline imports the same claims into an empty copy of the same schema
+        src = _plain(db)
+        dst = _plain(base)
+        for (sql,) in src.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+        ):
+            dst.execute(sql)
+        dst.executemany(
+            "INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?)", src.execute("SELECT * FROM staff")
+        )
+        src.close()
+        dst.close()
 
-    session = open_session(Config(db_path=db), db)
+    session = open_session(Config(), db)
     session.pin(today)
     info["import"] = {}
     for kind in KINDS:
@@ -574,10 +588,12 @@ def build(work_dir: Path, *, claims: int, seed: int, today: date) -> dict[str, A
         dt, report = _timed(lambda kind=kind: import_file(session, kind, paths[kind]))
         info["import"][kind] = {"rows": report.rows, "added": report.added, "s": round(dt, 3)}
         _log(f"  {report.added:,} 件 {dt:.1f} 秒")
-    info["baseline_import_claims_s"], _ = _timed(
-        lambda: sql_import_claims(base, paths["claims"], session.login)
-    )
-    _remove_db(base)
+    info["baseline_import_claims_s"] = None
+    if isinstance(db, Path):
+        info["baseline_import_claims_s"], _ = _timed(
+            lambda: sql_import_claims(base, paths["claims"], session.login)
+        )
+        _remove_db(base)
     info["plans_s"], info["plans"] = _timed(lambda: _add_plans(session, today))
     session.db.close()
     info["login"] = os_login()
@@ -591,9 +607,9 @@ def _add_plans(session, today: date) -> int:
     from kyusho.services.plans import add_plan
 
     rows = session.db.execute_sql(
-        "SELECT c.claim_no, o.obligor_no, MIN(e.date), MIN(e.amount) FROM ledger_entry e"
+        "SELECT c.claim_no, MIN(o.obligor_no), MIN(e.date), MIN(e.amount) FROM ledger_entry e"
         " JOIN claim c ON c.id = e.claim_id JOIN obligor o ON o.id = e.payer_id"
-        " WHERE e.kind = 'receipt' GROUP BY e.claim_id"
+        " WHERE e.kind = 'receipt' GROUP BY c.id, c.claim_no"
         " HAVING COUNT(*) >= 8 AND COUNT(DISTINCT e.payer_id) = 1"
         " AND COUNT(DISTINCT e.amount) = 1 ORDER BY c.id"
     ).fetchall()
@@ -601,7 +617,7 @@ def _add_plans(session, today: date) -> int:
     for i, (claim_no, obligor_no, first, amount) in enumerate(rows):
         if i % 4:
             continue
-        first_day = date.fromisoformat(first)
+        first_day = first if isinstance(first, date) else date.fromisoformat(first)
         add_plan(session, claim_no, obligor_no, first_day, amount, min(first_day.day, 28))
         added += 1
     return added
@@ -649,8 +665,9 @@ async def _tui_run(params: dict[str, Any]) -> dict[str, Any]:
     from kyusho.services.session import open_session
 
     out: dict[str, Any] = {}
-    db = Path(params["db"])
-    session = open_session(Config(db_path=db), db)
+    text = params["db"]
+    db: Path | str = text if text.startswith("postgresql:") else Path(text)
+    session = open_session(Config(), db)
     from textual.widgets import DataTable, Input, Static
 
     from kyusho.app import KyushoApp
@@ -885,53 +902,78 @@ def _row(
     }
 
 
-def _reference_claims(conn: sqlite3.Connection, claims: int) -> list[str]:
+def _reference_claims(claims: int) -> list[str]:
+    """The generator's reference claims (through the models: either database)."""
     from bench.scale import reference_claims
+    from models.schema import Claim
 
     out = []
     for n in reference_claims(claims):
-        row = conn.execute(
-            "SELECT claim_no FROM claim WHERE substr(claim_no, -7) = ?", (f"-{n:06d}",)
-        ).fetchone()
+        row = Claim.select(Claim.claim_no).where(Claim.claim_no.endswith(f"-{n:06d}")).first()
         if row:
-            out.append(row[0])
+            out.append(row.claim_no)
     return out
 
 
+def _shape(claim_no: str) -> tuple[int, int, str]:
+    """A claim's obligors and ledger entries, and the last claim number (either database)."""
+    from peewee import fn
+
+    from models.schema import Claim, LedgerEntry, Obligor
+
+    claim = Claim.get(Claim.claim_no == claim_no)
+    return (
+        Obligor.select().where(Obligor.claim == claim.id).count(),
+        LedgerEntry.select().where(LedgerEntry.claim == claim.id).count(),
+        Claim.select(fn.MAX(Claim.claim_no)).scalar(),
+    )
+
+
+def _baseline(
+    conn: sqlite3.Connection | None, fn: Callable[[], Any], repeat: int
+) -> tuple[float | None, list[float], Any]:
+    """The plain-SQL baseline's median, or nothing where there is no sqlite3 connection."""
+    if conn is None:
+        return None, [], None
+    return _median(fn, repeat)
+
+
 def measure(
-    work_dir: Path, info: dict[str, Any], *, tui: bool = True, repeat: int = 5
+    work_dir: Path,
+    info: dict[str, Any],
+    *,
+    tui: bool = True,
+    repeat: int = 5,
+    db_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every row of SPEC 6.3 on the database built in ``work_dir``."""
+    """Every row of SPEC 6.3 on the database built in ``work_dir`` (or at ``db_url``).
+
+    The plain-SQL baselines are SQLite's (sqlite3 in the same run); on PostgreSQL they are
+    left out ("—"): the figures there compare with the SQLite run's, side by side."""
     from kyusho.config import Config
     from kyusho.services.claims import ClaimQuery, claim_view, count_claims, search_claims
     from kyusho.services.entries import post_receipt
     from kyusho.services.session import open_session
     from kyusho.services.worklist import limitation_due, worklist
 
-    db = work_dir / "kyusho.db"
-    session = open_session(Config(db_path=db), db)
+    db = _target(work_dir, db_url)
+    session = open_session(Config(), db)
     today = session.today()
     days = session.config.policy.limitation_alert_days
-    conn = _plain(db)
+    conn = _plain(db) if isinstance(db, Path) else None
     claims = info["claims"]
-    refs = _reference_claims(conn, claims)
+    refs = _reference_claims(claims)
     if not refs:
         raise RuntimeError("no reference claim (4 obligors, 50 receipts) in the database")
     open_no = refs[0]
-    ref_shape = conn.execute(
-        "SELECT (SELECT COUNT(*) FROM obligor o WHERE o.claim_id = c.id),"
-        " (SELECT COUNT(*) FROM ledger_entry e WHERE e.claim_id = c.id)"
-        " FROM claim c WHERE claim_no = ?",
-        (open_no,),
-    ).fetchone()
-    last_claim = conn.execute("SELECT MAX(claim_no) FROM claim").fetchone()[0]
+    *ref_shape, last_claim = _shape(open_no)
     prefixes = [("name", SEARCH_NAME), ("kana", SEARCH_KANA), ("number", open_no[:-3])]
     rows: list[dict[str, Any]] = []
 
     # -- services (in this process), with their plain-SQL counterparts
     _log("計測: サービス")
     wl_s, wl_runs, items = _median(lambda: worklist(session, as_of=today), repeat)
-    wl_base, _, _ = _median(lambda: sql_worklist(conn, today, days, session.login), repeat)
+    wl_base, _, _ = _baseline(conn, lambda: sql_worklist(conn, today, days, session.login), repeat)
 
     # as the claim list's source does: count, then the last block (given the total when
     # this version of search_claims can use it)
@@ -944,7 +986,7 @@ def measure(
         return search_claims(q, (count - 1) // BLOCK * BLOCK, BLOCK, **extra)[-1].claim_no
 
     cl_s, cl_runs, got_last = _median(list_last, repeat)
-    cl_base, _, _ = _median(lambda: sql_claim_list_last(conn), repeat)
+    cl_base, _, _ = _baseline(conn, lambda: sql_claim_list_last(conn), repeat)
     if got_last != last_claim:
         raise RuntimeError(f"the claim list ends at {got_last}, SQL says {last_claim}")
 
@@ -959,19 +1001,19 @@ def measure(
             return n
 
         s, runs, hits = _median(service_search, repeat)
-        b, _, base_hits = _median(lambda text=text: sql_search(conn, text), repeat)
+        b, _, base_hits = _baseline(conn, lambda text=text: sql_search(conn, text), repeat)
         search_service[label] = {"s": s, "runs": runs, "text": text, "hits": hits}
         search_base[label] = b
-        if hits != base_hits:
+        if conn is not None and hits != base_hits:
             raise RuntimeError(f"search {text}: kyusho finds {hits}, SQL {base_hits}")
 
     oc_s, oc_runs, view = _median(lambda: claim_view(session, open_no), repeat)
-    oc_base, _, _ = _median(lambda: sql_open_claim(conn, open_no), repeat)
+    oc_base, _, _ = _baseline(conn, lambda: sql_open_claim(conn, open_no), repeat)
 
     la_s, la_runs, alerts = _median(
         lambda: limitation_due(session, within=days, as_of=today), repeat
     )
-    la_base, _, base_alerts = _median(lambda: sql_limitation_due(conn, today, days), repeat)
+    la_base, _, base_alerts = _baseline(conn, lambda: sql_limitation_due(conn, today, days), repeat)
 
     # post: each run on a reference claim (the one opened above is left alone)
     targets = refs[1:] or refs
@@ -981,23 +1023,25 @@ def measure(
         dt, _ = _timed(lambda no=no: post_receipt(session, no, today, 10_000, 1, "transfer"))
         post_runs.append(dt)
     post_s = statistics.median(post_runs)
-    # the baseline writes to a copy, so the product's projections and audit chain stay exact
-    copy = work_dir / "baseline-post.db"
-    _remove_db(copy)
-    with contextlib.closing(sqlite3.connect(str(copy))) as dest:
-        conn.backup(dest)
-    base_conn = _plain(copy)
-    base_post_runs = []
-    for i in range(max(1, repeat)):
-        no = targets[i % len(targets)]
-        dt, _ = _timed(lambda no=no: sql_post_receipt(base_conn, no, today, session.login))
-        base_post_runs.append(dt)
-    base_conn.close()
-    _remove_db(copy)
-    post_base = statistics.median(base_post_runs)
+    post_base: float | None = None
+    base_post_runs: list[float] = []
+    if conn is not None:
+        # the baseline writes to a copy, so the product's projections and audit chain stay exact
+        copy = work_dir / "baseline-post.db"
+        _remove_db(copy)
+        with contextlib.closing(sqlite3.connect(str(copy))) as dest:
+            conn.backup(dest)
+        base_conn = _plain(copy)
+        for i in range(max(1, repeat)):
+            no = targets[i % len(targets)]
+            dt, _ = _timed(lambda no=no: sql_post_receipt(base_conn, no, today, session.login))
+            base_post_runs.append(dt)
+        base_conn.close()
+        _remove_db(copy)
+        post_base = statistics.median(base_post_runs)
 
     fy = fiscal_year(today)
-    fy_base, _, _ = _median(lambda: sql_fy_report(conn, fy), repeat)
+    fy_base, _, _ = _baseline(conn, lambda: sql_fy_report(conn, fy), repeat)
     product_report = _product_fy_report()
     fy_detail: dict[str, Any] = {"fy": fy}
     fy_s: float | None = None
@@ -1024,7 +1068,7 @@ def measure(
             },
             runs=min(repeat, 3),
         )
-    base_child = run_baseline_child(db, today, days, session.login)
+    base_child = run_baseline_child(db, today, days, session.login) if isinstance(db, Path) else {}
 
     worklist_detail = {
         "service_worklist_s": wl_s,
@@ -1192,7 +1236,7 @@ def measure(
         _row(
             "memory",
             tui_result["rss_mb"] if tui_result else None,
-            base_child["rss_mb"],
+            base_child.get("rss_mb"),
             how="VmRSS of the TUI process after start, list, search and a claim's detail"
             if tui_result
             else "not measured (--no-tui)",
@@ -1203,7 +1247,8 @@ def measure(
             },
         )
     )
-    conn.close()
+    if conn is not None:
+        conn.close()
     session.db.close()
     return rows
 
@@ -1238,7 +1283,8 @@ def table(result: dict[str, Any]) -> str:
         f"{scale['receipts']:,} receipts, {scale['events']:,} events, "
         f"{scale['contacts']:,} contacts (seed {result['seed']})",
         f"{m['nproc']} cores {m['cpu']}, {m['ram_mb']:,} MB RAM, Python {m['python']}, "
-        f"SQLite {m['sqlite']}, {result['date']}, kyusho {result.get('revision') or '?'}",
+        f"{result.get('database', 'SQLite')} (SQLite {m['sqlite']}), {result['date']}, "
+        f"kyusho {result.get('revision') or '?'}",
         "",
         f"| {'Operation':<48} | {'Target':>7} | {'Measured':>9} | {'sqlite3':>9} | "
         f"{'Ratio':>6} | Result |",
@@ -1279,6 +1325,7 @@ def _revision() -> str | None:
 def run(
     work_dir: Path | str,
     *,
+    db_url: str | None = None,
     claims: int = 200_000,
     seed: int = 1,
     out_json: Path | str | None = None,
@@ -1291,24 +1338,15 @@ def run(
     out_json = Path(out_json) if out_json else work_dir / "bench.json"
     info = None
     saved = work_dir / BUILD_FILE
-    if reuse and saved.exists() and (work_dir / "kyusho.db").exists():
+    target = _target(work_dir, db_url)
+    if reuse and saved.exists() and (db_url or (work_dir / "kyusho.db").exists()):
         info = json.loads(saved.read_text())
-        if (info.get("claims"), info.get("seed")) != (claims, seed):
+        if (info.get("claims"), info.get("seed"), info.get("db_url")) != (claims, seed, db_url):
             info = None
     if info is None:
-        info = build(work_dir, claims=claims, seed=seed, today=SYSTEM_CLOCK.today())
-    rows = measure(work_dir, info, tui=tui, repeat=repeat)
-    conn = _plain(work_dir / "kyusho.db")
-    counts = {
-        "claims": "claim",
-        "obligors": "obligor",
-        "receipts": "ledger_entry",
-        "events": "limitation_event",
-        "contacts": "contact",
-        "plans": "plan",
-    }
-    scale = {k: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for k, t in counts.items()}
-    conn.close()
+        info = build(work_dir, claims=claims, seed=seed, today=SYSTEM_CLOCK.today(), db_url=db_url)
+    rows = measure(work_dir, info, tui=tui, repeat=repeat, db_url=db_url)
+    scale, size_mb = _scale(target)
     result = {
         "date": SYSTEM_CLOCK.now().isoformat(timespec="seconds"),
         "revision": _revision(),
@@ -1317,11 +1355,36 @@ def run(
         "scale": scale,
         "build": info,
         "rows": rows,
-        "database_mb": round((work_dir / "kyusho.db").stat().st_size / 1e6, 1),
+        "database": "PostgreSQL" if db_url else "SQLite",
+        "database_mb": size_mb,
     }
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(result, ensure_ascii=False, indent=2))
     return result
+
+
+def _scale(target: Path | str) -> tuple[dict[str, int], float]:
+    """Rows per kind and the database's size in MB (either database)."""
+    from kyusho.config import Config
+    from kyusho.services.session import open_session
+    from models.schema import Claim, Contact, LedgerEntry, LimitationEvent, Obligor, Plan
+
+    session = open_session(Config(), target)
+    models = {
+        "claims": Claim,
+        "obligors": Obligor,
+        "receipts": LedgerEntry,
+        "events": LimitationEvent,
+        "contacts": Contact,
+        "plans": Plan,
+    }
+    scale = {k: m.select().count() for k, m in models.items()}
+    if isinstance(target, Path):
+        size = target.stat().st_size
+    else:
+        size = session.db.execute_sql("SELECT pg_database_size(current_database())").fetchone()[0]
+    session.db.close()
+    return scale, round(size / 1e6, 1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1344,6 +1407,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="WORK_DIR に同じ件数・種で作ったデータベースがあれば作り直さない",
     )
     p.add_argument("--repeat", type=int, default=5, help="各計測の回数 (中央値を取る)")
+    p.add_argument(
+        "--db-url",
+        help="PostgreSQL の空のデータベースの URL（所有者の OS ユーザーで実行。既定は SQLite）",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # `python -m bench -- --claims N` passes the separator on
         argv = argv[1:]
@@ -1354,8 +1421,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_limit_s()
     except InputError as exc:
         p.error(str(exc))
+    if args.db_url:
+        from models.pg import check_url
+
+        try:
+            check_url(args.db_url, "--db-url")
+        except InputError as exc:
+            p.error(str(exc))
     result = run(
         args.work_dir,
+        db_url=args.db_url,
         claims=args.claims,
         seed=args.seed,
         out_json=args.json_path,

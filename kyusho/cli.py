@@ -613,10 +613,11 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from kyusho.services import postgres
-    from models.pg import shown_url
+    from models.pg import check_url, shown_url
 
+    url = check_url(args.to, "--to")  # before anything is opened
     session = _session(args)
-    report = postgres.migrate_to(session, args.to)
+    report = postgres.migrate_to(session, url)
     total = sum(report.rows.values())
     print(
         f"{shown_url(report.url)} に {total} 行を移しました"

@@ -72,7 +72,8 @@ def check_url(url: str, field: str) -> str:
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise InputError(field, f"PostgreSQL の URL として読めません（{exc}）") from None
+        reason = " ".join(str(exc).split())
+        raise InputError(field, f"PostgreSQL の URL として読めません（{reason}）") from None
     if "password" in parts:
         raise InputError(
             field,

@@ -149,3 +149,38 @@ def test_a_bad_wait_limit_is_refused_naming_the_variable(monkeypatch, capsys, tm
         assert e.value.code == 2
         assert "KYUSHO_BENCH_WAIT" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()  # nothing was built
+
+
+@pytest.mark.postgres_only
+def test_the_benchmark_builds_and_measures_on_postgresql(tmp_path, capsys):
+    """`python -m bench --db-url` builds the scale data in an empty PostgreSQL database
+    through the same init, staff add and imports, and measures every service row there
+    (the plain-sqlite3 baselines are SQLite's: "—" here)."""
+    from urllib.parse import urlsplit
+
+    from conftest import drop_pg_database, new_pg_database
+
+    from kyusho.identity import acting_as
+
+    url = new_pg_database()
+    try:
+        out = tmp_path / "result.json"
+        with acting_as(urlsplit(url).username or "postgres"):  # as the database's owner
+            code = benchmark.main(
+                ["--claims", str(CLAIMS), "--work-dir", str(tmp_path / "work"), "--json",
+                 str(out), "--repeat", "1", "--no-tui", "--db-url", url]
+            )  # fmt: skip
+        assert code == 0
+        result = json.loads(out.read_text())
+        assert result["database"] == "PostgreSQL"
+        rows = {r["key"]: r for r in result["rows"]}
+        for key in ("search", "open_claim", "post_receipt", "limitation_alerts", "fy_report"):
+            assert rows[key]["measured"] > 0, key
+            assert rows[key]["baseline"] is None, key
+        assert rows["import_claims"]["measured"] > 0
+        assert rows["open_claim"]["detail"]["obligors"] == 4
+        assert result["scale"]["receipts"] == 10 * CLAIMS + 1
+        assert result["build"]["import"]["receipts"]["added"] == 10 * CLAIMS
+        assert "PostgreSQL" in capsys.readouterr().out
+    finally:
+        drop_pg_database(url)
