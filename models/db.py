@@ -1,4 +1,5 @@
-"""Opening the shared SQLite database safely for many users.
+"""Opening the shared database safely for many users: an SQLite file here, or a PostgreSQL
+database through models.pg (``open_database`` takes either a path or a postgresql:// URL).
 
 Every process opens the file in WAL mode with a long busy timeout, so that several staff can
 read while one writes; writing transactions begin IMMEDIATE so that two writers never

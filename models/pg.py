@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from peewee import PostgresqlDatabase
 
-from kyusho.errors import InputError, KyushoError
+from kyusho.errors import InputError, KyushoError, PermissionDenied
 
 URL_SCHEMES = ("postgresql", "postgres")
 # the writer's turn: one advisory lock key for every kyusho writer of a database
@@ -144,10 +144,25 @@ def _is_retryable(exc: BaseException) -> bool:
     return code in ("40001", "40P01")  # serialization_failure, deadlock_detected
 
 
+def _origin(exc: BaseException) -> BaseException:
+    """The driver's exception behind peewee's wrapper (which keeps it as its first arg)."""
+    for candidate in (exc.__cause__, *(exc.args[:1]), exc.__context__):
+        if isinstance(candidate, BaseException) and hasattr(candidate, "sqlstate"):
+            return candidate
+    return exc
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(_origin(exc), "sqlstate", None)
+
+
+def is_privilege_error(exc: BaseException) -> bool:
+    """The server refused for lack of a privilege (a grant, or one of kyusho's guards)."""
+    return _sqlstate(exc) == "42501"
+
+
 def _is_lock_timeout(exc: BaseException) -> bool:
-    cause = getattr(exc, "__cause__", None) or exc
-    code = getattr(cause, "sqlstate", None)
-    return code == "55P03"  # lock_not_available
+    return _sqlstate(exc) == "55P03"  # lock_not_available
 
 
 @contextmanager
@@ -180,8 +195,19 @@ def writer_turn(db: Any, wait_ms: int, busy: Any) -> Iterator[None]:
         yield
     except BaseException as exc:
         txn.__exit__(type(exc), exc, exc.__traceback__)
+        if is_privilege_error(exc):
+            raise refusal(exc) from None
         raise
     txn.__exit__(None, None, None)
+
+
+def refusal(exc: BaseException) -> PermissionDenied:
+    """A write the server refused (a grant, or a kyusho guard), in the server's words."""
+    cause = _origin(exc)
+    diag = getattr(cause, "diag", None)
+    text = (getattr(diag, "message_primary", None) or str(cause)).strip()
+    text = text.removeprefix("kyusho: ")
+    return PermissionDenied(f"データベースサーバーが拒否しました: {text}（何も保存していません）")
 
 
 def holder(db: Any) -> dict[str, object]:

@@ -177,3 +177,25 @@ def test_another_process_behind_a_stopped_writer_is_refused_not_stuck(
     assert_names_the_holder(errors[0]["message"], stopped_holder.pid)
     assert took < WAIT_MS / 1000 + 10
     assert counts(shared_db) == before
+
+
+@pytest.mark.postgres_only
+def test_on_postgresql_a_held_turn_ends_in_writer_busy_naming_the_holder(session, monkeypatch):
+    """Another process holding the writer's turn past the busy timeout: the write is refused
+    naming that process, and nothing is stored (PostgreSQL's advisory turn)."""
+    import psycopg
+
+    import models.db
+    from kyusho.services.staff import add_staff
+    from models import pg
+    from models.db import WriterBusy
+    from models.schema import Staff
+
+    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_MS", 300)
+    with psycopg.connect(session.db_url) as other:  # a transaction holds the turn
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (pg.WRITER_LOCK_KEY,))
+        with pytest.raises(WriterBusy) as info:
+            add_staff(session, "waiter", "待つ人", "staff")
+        assert f"pid {other.info.backend_pid}" in str(info.value)
+    assert Staff.get_or_none(Staff.login == "waiter") is None
+    add_staff(session, "waiter", "待つ人", "staff")  # the turn is free again

@@ -20,7 +20,7 @@ from kyusho.identity import os_login
 from kyusho.rules.dates import format_date
 from kyusho.vocab import ROLE_RANK, STAFF_ROLES
 from models import pg
-from models.db import database, is_postgres, open_database, write_transaction
+from models.db import database, open_database, write_transaction
 from models.migrations import ensure_current
 from models.schema import Staff
 
@@ -101,8 +101,10 @@ class Session:
         """
         try:
             row = Staff.get_or_none(Staff.login == self.login)
-        except ProgrammingError:  # PostgreSQL: the deactivated login's role lost its grants
-            row = None
+        except ProgrammingError as exc:
+            if not pg.is_privilege_error(exc):
+                raise
+            row = None  # PostgreSQL: a deactivated login's role has lost its grants
         if row is None or not row.active:
             raise PermissionDenied(
                 f"ログイン {self.login} は担当者として無効化されているため、登録・変更できません"
@@ -176,7 +178,8 @@ def open_session(
     target = db_path if db_path is not None else (config.db_url or config.db_path)
     url = str(target) if pg.is_url(target) else None
     if url is not None:
-        db = open_database(url, login=login or _url_login(url))
+        # each user works as their own role, whatever user the URL names: the OS login
+        db = open_database(url, login=login or os_login())
         ensure_current(db)
         who = pg.session_login(db)
         path = None
@@ -197,12 +200,3 @@ def open_session(
         role=staff.role,
         clock=clock,
     )
-
-
-def _url_login(url: str) -> str:
-    """The role to connect as: the OS login, whatever user the URL names (each user works
-    as their own role; the server refuses another's under peer authentication)."""
-    return os_login()
-
-
-__all__ = ["Session", "is_postgres", "open_session", "staff_for"]
