@@ -136,14 +136,6 @@ def connection_error(url: str, exc: Exception) -> KyushoError:
     )
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    cause = getattr(exc, "__cause__", None) or exc
-    code = getattr(cause, "sqlstate", None) or getattr(
-        getattr(cause, "diag", None), "sqlstate", None
-    )
-    return code in ("40001", "40P01")  # serialization_failure, deadlock_detected
-
-
 def _origin(exc: BaseException) -> BaseException:
     """The driver's exception behind peewee's wrapper (which keeps it as its first arg)."""
     for candidate in (exc.__cause__, *(exc.args[:1]), exc.__context__):
@@ -159,6 +151,10 @@ def _sqlstate(exc: BaseException) -> str | None:
 def is_privilege_error(exc: BaseException) -> bool:
     """The server refused for lack of a privilege (a grant, or one of kyusho's guards)."""
     return _sqlstate(exc) == "42501"
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return _sqlstate(exc) in ("40001", "40P01")  # serialization_failure, deadlock_detected
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
