@@ -76,7 +76,7 @@ def restore(src: Path | str, url: str) -> str:
             )
     url = pg.check_url(url, "--to")
     db = open_database(url)
-    refuse_nonempty_server(db, url)
+    refuse_nonempty_server(db, url, "--to")
     db.close()
     _run(
         [
@@ -122,7 +122,7 @@ def migrate_to(session: Session, url: str, *, progress: Progress | None = None) 
         target = open_database(url)
         try:
             with write_transaction(target):
-                refuse_nonempty_server(target, url)
+                refuse_nonempty_server(target, url, "--to")
                 pg.create_tables(target, ALL_MODELS)
                 # rows first, the server's triggers after: the chain is copied as it is
                 for model in ALL_MODELS:

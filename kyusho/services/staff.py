@@ -91,14 +91,15 @@ def _refuse_existing(path: Path) -> None:
         )
 
 
-def refuse_nonempty_server(db: Any, url: str) -> None:
-    """``init`` and ``migrate --to`` write only into a database with no tables."""
+def refuse_nonempty_server(db: Any, url: str, field: str = "--db") -> None:
+    """``init``, ``migrate --to`` and ``restore --to`` write only into a database with no
+    tables; ``field`` names the option that gave it."""
     tables = db.get_tables()
     if "meta" in tables:
         raise KyushoError(f"{pg.shown_url(url)} はすでに kyusho のデータベースです。")
     if tables:
         raise InputError(
-            "--db",
+            field,
             f"{pg.shown_url(url)} には表があります（{', '.join(tables[:5])} など）。"
             "kyusho の表を追加しないため、空のデータベースを指定してください",
         )
