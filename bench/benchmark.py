@@ -1082,7 +1082,7 @@ def measure(
             _row(
                 "start",
                 tui_result["start_s"],
-                base_child["start_s"],
+                base_child.get("start_s"),
                 how="fresh process: Python start, open_session, KyushoApp in run_test(80x24), "
                 "until the worklist table is filled" + runs_note,
                 baseline_how="fresh process: Python start, sqlite3 connect, the worklist's SQL",
