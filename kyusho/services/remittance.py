@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -99,8 +99,9 @@ def insurance_of(claim: Claim) -> rule.Insurance | None:
     return rule.Insurance(Decimal(claim.cover_ratio), claim.insurance_paid, claim.insurance_paid_on)
 
 
-def recorded_of(rows: Iterable[LedgerEntry]) -> list[rule.Recorded]:
-    """Ledger rows with the days (JST) they were recorded and cancelled."""
+def recorded_of(rows: Iterable[Any]) -> list[rule.Recorded]:
+    """Ledger rows (models, or tuples with the same names) with the days (JST) they were
+    recorded and cancelled."""
     out = []
     for e in rows:
         recorded_on = day_of(e.created_at) or e.date
@@ -120,13 +121,21 @@ def _note(row: rule.Row, rec: rule.Recorded) -> str:
 
 
 def _candidate_claims(start: date, end: date) -> Any:
-    """Insured claims that may book a row in [start, end]: a receipt dated in it, or any
-    entry recorded or cancelled since its start (that may adjust an earlier receipt)."""
+    """Insured claims that may book a row in [start, end]: a receipt dated in it and known
+    by its end, or an entry recorded or cancelled in it (that may adjust an earlier receipt).
+    What was recorded or cancelled after ``end`` is booked in a later half year, never here
+    (a half year books the change between the ledger as known at its end and before it)."""
     since = datetime.combine(start, datetime.min.time(), tzinfo=JST)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=JST)
     touched = LedgerEntry.select(LedgerEntry.claim).where(
-        ((LedgerEntry.date >= start) & (LedgerEntry.date <= end) & (LedgerEntry.kind == "receipt"))
-        | (LedgerEntry.created_at >= since)
-        | (LedgerEntry.cancelled_at >= since)
+        (
+            (LedgerEntry.date >= start)
+            & (LedgerEntry.date <= end)
+            & (LedgerEntry.kind == "receipt")
+            & (LedgerEntry.created_at < until)
+        )
+        | ((LedgerEntry.created_at >= since) & (LedgerEntry.created_at < until))
+        | ((LedgerEntry.cancelled_at >= since) & (LedgerEntry.cancelled_at < until))
     )
     return (
         Claim.select()
@@ -143,20 +152,36 @@ def _candidate_claims(start: date, end: date) -> Any:
 ENTRY_BATCH = 500  # claims whose entries are read in one query
 
 
-def _with_entries(claims: Any) -> Iterator[tuple[Claim, list[LedgerEntry]]]:
+# what the remittance rule reads of a ledger row (read as plain tuples: at scale L a year
+# touches a million rows, and building a model object for each took most of the time)
+_ENTRY_COLUMNS = (
+    LedgerEntry.id,
+    LedgerEntry.claim,
+    LedgerEntry.date,
+    LedgerEntry.kind,
+    LedgerEntry.amount,
+    LedgerEntry.cancelled,
+    LedgerEntry.created_at,
+    LedgerEntry.cancelled_at,
+)
+
+
+def _with_entries(claims: Any) -> Iterator[tuple[Claim, list[Any]]]:
     """Each claim with its entries (date, id order), read for a batch of claims at a time:
     one query per claim took minutes when a year touched every insured claim."""
     batch: list[Claim] = []
 
-    def flush() -> Iterator[tuple[Claim, list[LedgerEntry]]]:
-        by_claim: dict[int, list[LedgerEntry]] = {c.id: [] for c in batch}
+    def flush() -> Iterator[tuple[Claim, list[Any]]]:
+        by_claim: dict[int, list[Any]] = {c.id: [] for c in batch}
         query = (
-            LedgerEntry.select()
+            LedgerEntry.select(*_ENTRY_COLUMNS)
             .where(in_values(LedgerEntry.claim, list(by_claim)))
             .order_by(LedgerEntry.claim, LedgerEntry.date, LedgerEntry.id)
+            .namedtuples()
         )
-        for e in query:
-            by_claim[e.claim_id].append(e)
+        row: Any
+        for row in query:
+            by_claim[row.claim].append(row)  # the claim's id (a tuple holds no model)
         for c in batch:
             yield c, by_claim[c.id]
 
