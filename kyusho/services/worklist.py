@@ -21,6 +21,7 @@ from kyusho.services.claims import cutoff
 from kyusho.services.projections import effective_state
 from kyusho.services.session import Session
 from kyusho.vocab import ROLE_RANK
+from models.db import is_postgres
 from models.schema import Claim, Contact, Decision, LedgerEntry, Obligor, Plan, Staff
 
 ROLE_SHORT = {"principal_debtor": "主", "joint_guarantor": "保", "collateral_provider": "物"}
@@ -53,6 +54,15 @@ class WorkItem:
     obligor_no: int | None = None
     contact_id: int | None = None  # the contact a next_action or promise row comes from
     leaves: str = ""  # what makes the row leave the worklist (SPEC 4.7)
+
+
+def _unindexed(field: Any) -> Any:
+    """``field`` as a condition the planner should not drive a query by.
+
+    SQLite would walk the (unselective) claim status index; ``status || ''`` keeps it on the
+    date index the query is ordered by. PostgreSQL's planner weighs the status by its
+    statistics, and the same expression would hide them (it then scanned every claim)."""
+    return field if is_postgres() else field.concat("")
 
 
 def _mine(session: Session, query, all_staff: bool):
@@ -96,9 +106,8 @@ def limitation_due(
             (Obligor.completes_on <= horizon)
             & (Obligor.lim_state == "running")
             & (Obligor.liable == True)  # noqa: E712
-            # `status || ''`: keeps SQLite from driving the query by the (unselective) claim
-            # status index; it walks the completes_on index instead, nearest first
-            & (Claim.status.concat("").in_(OPEN_STATUSES))
+            # unindexed status: the completes_on index drives the query, nearest first
+            & (_unindexed(Claim.status).in_(OPEN_STATUSES))
         )
         .order_by(Obligor.completes_on, Claim.claim_no, Obligor.obligor_no)
         .tuples()
@@ -222,7 +231,7 @@ def _contacts_due(day: Any, due: Any, limit: int, *extra: Any) -> Any:
         .join(Claim)
         .switch(Contact)
         .join(Obligor, JOIN.LEFT_OUTER)
-        .where(due & (Claim.status.concat("") == "active"))
+        .where(due & (_unindexed(Claim.status) == "active"))
         .order_by(day, Contact.claim, Contact.id)
         .limit(limit)
     )
