@@ -21,6 +21,7 @@ from models.db import database, write_transaction
 from models.schema import (
     ALL_MODELS,
     CLAIM_YEAR_FIGURES,
+    SERVICER_INDEX,
     ChecklistAnswer,
     ClaimYear,
     Meta_,
@@ -29,7 +30,7 @@ from models.schema import (
     WaiverStep,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _add_claim_year(db: SqliteDatabase) -> None:
@@ -124,6 +125,11 @@ def _waivers(db: SqliteDatabase) -> None:
     db.execute_sql("DROP TABLE checklist_answer_v5")
 
 
+def _servicer_index(db: SqliteDatabase) -> None:
+    """7: a partial index on servicer receipts (the 年度 report read a year of receipts)."""
+    db.execute_sql(SERVICER_INDEX)
+
+
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: _add_claim_year,
@@ -131,6 +137,7 @@ MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     4: _canonical_claim_numbers,
     5: _contacts_can_be_cancelled,
     6: _waivers,
+    7: _servicer_index,
 }
 
 

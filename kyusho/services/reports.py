@@ -159,7 +159,7 @@ def _servicer(session: Session, start: date, end: date) -> Figure:
         *_one(
             session,
             "SELECT COUNT(DISTINCT claim_id), SUM(amount) FROM ledger_entry e"
-            " WHERE e.kind = 'receipt' AND e.cancelled = FALSE AND e.servicer = TRUE"
+            " WHERE e.kind = 'receipt' AND e.cancelled = FALSE AND e.servicer"
             " AND e.date BETWEEN :start AND :end",
             {"start": start, "end": end},
         )
