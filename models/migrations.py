@@ -17,7 +17,7 @@ from kyusho.errors import KyushoError
 from kyusho.rules.text import claim_no_key
 from kyusho.rules.year_end import LedgerFact, claim_years
 from models.bulk import insert_tuples
-from models.db import database, write_transaction
+from models.db import database, is_postgres, write_transaction
 from models.schema import (
     ALL_MODELS,
     CLAIM_YEAR_FIGURES,
@@ -232,6 +232,14 @@ def ensure_current(
             f"このデータベースは新しい kyusho（スキーマ {found}）で作られています。"
             f"この kyusho はスキーマ {target} までです。kyusho を更新してください。"
         )
+    if found < target and is_postgres(db):
+        owner = db.execute_sql("SELECT kyusho_is_owner()").fetchone()[0]
+        if not owner:  # only the owner may change tables; staff roles cannot
+            raise SchemaError(
+                f"このデータベースはスキーマ {found} です（この kyusho は {target}）。"
+                "更新はデータベースの所有者が行います: 所有者が `kyusho --db URL audit verify` を"
+                "一度実行すると更新されます。"
+            )
     if found < target:
         with write_transaction(db):
             for version in range(found + 1, target + 1):

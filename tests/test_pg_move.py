@@ -104,3 +104,35 @@ def test_backup_and_restore_through_pg_dump(db_path, empty_url, tmp_path):
     assert restored.login == ADMIN
     with pytest.raises(KyushoError, match="すでに kyusho"):
         postgres.restore(dest, empty_url)  # never into a database with tables
+
+
+def test_an_older_schema_is_upgraded_by_the_owner_only(db_path):
+    """A staff role cannot change tables: an older schema is refused with what to do, and
+    the owner's next command upgrades it."""
+    import psycopg
+
+    from kyusho.config import Config
+    from kyusho.services.session import open_session
+    from models.migrations import SCHEMA_VERSION, SchemaError
+
+    with psycopg.connect(db_path, autocommit=True) as owner:  # the URL's user owns it
+        owner.execute("DROP INDEX ledger_entry_servicer_date")
+        owner.execute(
+            "UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION - 1),)
+        )
+    with pytest.raises(SchemaError, match="所有者"):
+        make_session(db_path)  # the admin's own role, not the owner
+    from urllib.parse import urlsplit
+
+    from kyusho.errors import PermissionDenied
+    from kyusho.identity import acting_as
+
+    # the owner's session upgrades first (this test's owner is not a staff member, so the
+    # session itself is then refused; in a 協会 the owner is the first admin)
+    with acting_as(urlsplit(db_path).username), pytest.raises(PermissionDenied):
+        open_session(Config(), db_path)
+    assert make_session(db_path).login == ADMIN
+    with psycopg.connect(db_path) as owner:
+        assert owner.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),
+        )
