@@ -344,6 +344,11 @@ def write_transaction(db: Database | DatabaseProxy | None = None) -> Iterator[No
         yield
 
 
+def in_write_transaction() -> bool:
+    """Whether this thread is inside a writing transaction (its writer's turn)."""
+    return bool(getattr(_local, "depth", 0))
+
+
 def _busy(holder: dict[str, object], waited_ms: int) -> WriterBusy:
     return WriterBusy(_busy_message(holder, waited_ms), holder)
 

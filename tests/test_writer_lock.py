@@ -199,3 +199,33 @@ def test_on_postgresql_a_held_turn_ends_in_writer_busy_naming_the_holder(session
         assert f"pid {other.info.backend_pid}" in str(info.value)
     assert Staff.get_or_none(Staff.login == "waiter") is None
     add_staff(session, "waiter", "待つ人", "staff")  # the turn is free again
+
+
+@pytest.mark.postgres_only
+def test_on_postgresql_a_write_locks_the_claim_row_it_changes(session, monkeypatch):
+    """While a write on a claim is in progress, its claim row is locked (FOR UPDATE): no
+    other transaction can change it underneath, whoever runs it."""
+    import psycopg
+
+    from kyusho.services import lookup
+    from models.schema import Claim
+
+    Claim.create(
+        claim_no="R5-000777",
+        subrogation_date=date(2024, 4, 10),
+        loan_principal=100_000,
+        loan_interest=0,
+        damages_rate="14.0",
+        contract_date=date(2021, 1, 15),
+        lender="サンプル銀行",
+        updated_at=session.now(),
+        updated_by=session.login,
+        principal_outstanding=100_000,
+        last_entry_on=date(2024, 4, 10),
+    )
+    with psycopg.connect(session.db_url, autocommit=True) as other:
+        with session.writing():
+            claim = lookup.find_claim("R5-000777")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("SELECT 1 FROM claim WHERE id = %s FOR UPDATE NOWAIT", (claim.id,))
+        other.execute("SELECT 1 FROM claim WHERE id = %s FOR UPDATE NOWAIT", (claim.id,))
