@@ -81,6 +81,18 @@ def _protected(protect: Iterable[Path]) -> set[str]:
     return real
 
 
+def _file_path(text: str | Path, field: str) -> Path:
+    """``user_path`` for a file to write: text that names a folder ("x/", "x/.", "..") is
+    refused as it was typed, before Path() turns "no-such-folder/." into a file name."""
+    raw = str(text)
+    trimmed = raw.rstrip("/")
+    if raw.endswith("/") or trimmed.rsplit("/", 1)[-1] in (".", ".."):
+        raise InputError(
+            field, f"{show_text(raw)} はフォルダを指しています。ファイル名まで指定してください"
+        )
+    return user_path(text, field)
+
+
 def output_path(
     text: str | Path, field: str, *, force: bool = False, protect: Iterable[Path] = ()
 ) -> Path:
@@ -92,7 +104,7 @@ def output_path(
     ``protect`` and its -wal/-shm/-journal/-lock files. With ``force`` a symlink resolves to
     its target, so the target is replaced rather than the link.
     """
-    path = user_path(text, field)
+    path = _file_path(text, field)
     shown = show_text(path)
     real = os.path.realpath(path)
     if real in _protected(protect):
@@ -187,7 +199,7 @@ def append_path(text: str | Path, field: str, *, protect: Iterable[Path] = ()) -
     Appending never destroys what is there, so an existing file is fine; a folder, a
     dangling symlink, a missing folder and, by real path, a protected database are not.
     """
-    path = user_path(text, field)
+    path = _file_path(text, field)
     shown = show_text(path)
     real = os.path.realpath(path)
     if real in _protected(protect):
