@@ -258,16 +258,12 @@ def _recompute(
     ids = sorted(set(claim_ids))
     for chunk in _chunks(ids):
         claims = list(Claim.select().where(in_values(Claim.id, chunk)))
-        entries: dict[int, list[LedgerEntry]] = defaultdict(list)
+        entries: dict[int, list[Any]] = defaultdict(list)
         obligors: dict[int, list[Obligor]] = defaultdict(list)
         events: dict[int, list[LimitationEvent]] = defaultdict(list)
         if ledger:
-            for e in (
-                LedgerEntry.select()
-                .where(in_values(LedgerEntry.claim, chunk))
-                .order_by(LedgerEntry.date, LedgerEntry.id)
-            ):
-                entries[e.claim_id].append(e)
+            for row in projections.ledger_rows(in_values(LedgerEntry.claim, chunk)):
+                entries[row.claim_id].append(row)
         elif clocks:
             # the clocks read only the live receipts, and of them only what the engine needs
             for e in (
@@ -290,10 +286,13 @@ def _recompute(
             ):
                 events[ev.claim_id].append(ev)
         clock_rows: list[tuple[Any, ...]] = []
+        pending = projections.PendingWrites()
+        if ledger:
+            pending.read_years(chunk)
         for claim in claims:
             try:
                 if ledger:
-                    projections.recompute_ledger(claim, entries[claim.id])
+                    projections.recompute_ledger(claim, entries[claim.id], pending=pending)
                 if clocks:
                     receipts = [
                         e for e in entries[claim.id] if e.kind == "receipt" and not e.cancelled
@@ -303,7 +302,8 @@ def _recompute(
                     )
             except InputError as exc:
                 failures.append((claim.id, exc))
-        # a claim's clocks depend on its own rows only, so the chunk's changes go in one go
+        # a claim's projections depend on its own rows only, so the chunk's go in one go
+        pending.flush()
         bulk_update(Obligor, projections.CLOCK_FIELDS, clock_rows)
     return failures
 

@@ -9,6 +9,7 @@ the functions here, so rebuild and the write paths can never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -17,7 +18,7 @@ from typing import Any
 from kyusho.errors import InputError
 from kyusho.rules import ledger, limitation, year_end
 from kyusho.rules.ledger import Balance, ClaimTerms, Entry
-from models.bulk import bulk_update, insert_tuples
+from models.bulk import bulk_update, in_values, insert_tuples
 from models.schema import (
     CLAIM_YEAR_FIGURES,
     Claim,
@@ -54,13 +55,105 @@ def as_engine_entry(row: LedgerEntry) -> Entry:
     )
 
 
+@dataclass(slots=True)
+class LedgerRow:
+    """What recomputing reads of a ledger entry and may change (its allocation): built from
+    a plain tuple, several times cheaper than a model object for the millions an import
+    recomputes. The names are the model's, so the engine code takes either."""
+
+    id: int
+    claim_id: int
+    date: date
+    kind: str
+    amount: int
+    payer_id: int | None
+    cancelled: bool
+    post_write_off: bool
+    alloc_costs: int
+    alloc_damages: int
+    alloc_principal: int
+
+
+LEDGER_ROW_COLUMNS = (
+    LedgerEntry.id,
+    LedgerEntry.claim,
+    LedgerEntry.date,
+    LedgerEntry.kind,
+    LedgerEntry.amount,
+    LedgerEntry.payer,
+    LedgerEntry.cancelled,
+    LedgerEntry.post_write_off,
+    LedgerEntry.alloc_costs,
+    LedgerEntry.alloc_damages,
+    LedgerEntry.alloc_principal,
+)
+
+
+def ledger_rows(where: Any) -> list[LedgerRow]:
+    """The entries ``where`` selects, in ledger order (date, id), as LedgerRow."""
+    query: Any = LedgerEntry.select(*LEDGER_ROW_COLUMNS).where(where)
+    rows: Any = query.order_by(LedgerEntry.date, LedgerEntry.id).tuples()
+    return [LedgerRow(*t) for t in rows]
+
+
+CLAIM_LEDGER_FIELDS = (
+    "principal_outstanding",
+    "costs_outstanding",
+    "damages_at_last",
+    "last_entry_on",
+    "last_receipt_on",
+)
+ALLOC_FIELDS = ("alloc_costs", "alloc_damages", "alloc_principal")
+
+
+@dataclass
+class PendingWrites:
+    """Writes of many claims' recomputations, kept to be sent together (an import).
+
+    Per claim, the allocations, the claim's figures and its year rows were each a statement
+    or more; an import of 2,000,000 receipts sent a million of them. ``years`` holds the
+    stored year rows of the claims about to be recomputed, read in one query."""
+
+    years: dict[int, list[tuple[int, ...]]] = field(default_factory=dict)
+    allocs: list[tuple[int, int, int, int]] = field(default_factory=list)
+    claims: list[tuple[Any, ...]] = field(default_factory=list)
+    stale_years: list[int] = field(default_factory=list)
+    year_rows: list[tuple[int, ...]] = field(default_factory=list)
+
+    def read_years(self, claim_ids: Sequence[int]) -> None:
+        """The stored year rows of ``claim_ids`` (replacing what was read before)."""
+        self.years = {cid: [] for cid in claim_ids}
+        query = (
+            ClaimYear.select(ClaimYear.claim, *(getattr(ClaimYear, f) for f in CLAIM_YEAR_FIGURES))
+            .where(in_values(ClaimYear.claim, list(claim_ids)))
+            .order_by(ClaimYear.claim, ClaimYear.fy)
+            .tuples()
+        )
+        row: Any
+        for row in query:  # (claim_id, *figures)
+            self.years[row[0]].append(tuple(row[1:]))
+
+    def flush(self) -> None:
+        bulk_update(LedgerEntry, ALLOC_FIELDS, self.allocs)
+        bulk_update(Claim, CLAIM_LEDGER_FIELDS, self.claims)
+        if self.stale_years:
+            ClaimYear.delete().where(in_values(ClaimYear.claim, self.stale_years)).execute()
+        insert_tuples(ClaimYear, ("claim_id", *CLAIM_YEAR_FIGURES), self.year_rows)
+        self.allocs, self.claims, self.stale_years, self.year_rows = [], [], [], []
+
+
 def recompute_ledger(
-    claim: Claim, rows: list[LedgerEntry] | None = None, *, save: bool = True
+    claim: Claim,
+    rows: list[LedgerEntry] | None = None,
+    *,
+    save: bool = True,
+    pending: PendingWrites | None = None,
 ) -> int:
     """Recompute allocations and the claim's outstanding amounts; returns how many rows changed.
 
     Raises the engine's InputError (overpayment, waiver too large) when the entries are not
     consistent, so a write that would make them so is rolled back by its transaction.
+    With ``pending`` the writes are added to it (sent by its ``flush``) instead of now.
     """
     rows = entries_of(claim.id) if rows is None else rows
     engine_entries = [as_engine_entry(r) for r in rows]
@@ -79,9 +172,12 @@ def recompute_ledger(
             updates.append((*want, row.id))
             row.alloc_costs, row.alloc_damages, row.alloc_principal = want
     if save and updates:
-        # one prepared statement for the claim's changed rows (an import changes millions)
-        bulk_update(LedgerEntry, ("alloc_costs", "alloc_damages", "alloc_principal"), updates)
-    changed += _sync_years(claim, rows, save=save)
+        if pending is not None:
+            pending.allocs += updates
+        else:
+            # one prepared statement for the claim's changed rows
+            bulk_update(LedgerEntry, ALLOC_FIELDS, updates)
+    changed += _sync_years(claim, rows, save=save, pending=pending)
     receipts = [r.date for r in rows if r.kind == "receipt" and not r.cancelled]
     want_claim = {
         "principal_outstanding": result.balance.principal,
@@ -94,7 +190,10 @@ def recompute_ledger(
     if diff:
         changed += 1
         if save:
-            Claim.update(**diff).where(Claim.id == claim.id).execute()
+            if pending is not None:
+                pending.claims.append((*(want_claim[f] for f in CLAIM_LEDGER_FIELDS), claim.id))
+            else:
+                Claim.update(**diff).where(Claim.id == claim.id).execute()
             for key, value in diff.items():
                 setattr(claim, key, value)
     return changed
@@ -117,19 +216,28 @@ def year_rows(claim: Claim, rows: list[LedgerEntry]) -> list[tuple[int, ...]]:
     return [y.as_tuple() for y in year_end.claim_years(claim.subrogation_date, principal, facts)]
 
 
-def _sync_years(claim: Claim, rows: list[LedgerEntry], *, save: bool) -> int:
+def _sync_years(
+    claim: Claim, rows: list[LedgerEntry], *, save: bool, pending: PendingWrites | None = None
+) -> int:
     """Bring the claim's ClaimYear rows in line with its entries; returns rows that differed."""
     want = year_rows(claim, rows)
-    cursor = ClaimYear._meta.database.execute_sql(
-        f"SELECT {', '.join(CLAIM_YEAR_FIGURES)} FROM claim_year "
-        f"WHERE claim_id = {ClaimYear._meta.database.param} ORDER BY fy",
-        (claim.id,),
-    )
-    have = [tuple(r) for r in cursor.fetchall()]
+    if pending is not None and claim.id in pending.years:
+        have = pending.years[claim.id]
+    else:
+        cursor = ClaimYear._meta.database.execute_sql(
+            f"SELECT {', '.join(CLAIM_YEAR_FIGURES)} FROM claim_year "
+            f"WHERE claim_id = {ClaimYear._meta.database.param} ORDER BY fy",
+            (claim.id,),
+        )
+        have = [tuple(r) for r in cursor.fetchall()]
     if have == want:
         return 0
     differ = len(set(have) ^ set(want))
-    if save:
+    if save and pending is not None:
+        if have:
+            pending.stale_years.append(claim.id)
+        pending.year_rows += [(claim.id, *w) for w in want]
+    elif save:
         ClaimYear.delete().where(ClaimYear.claim == claim.id).execute()
         insert_tuples(ClaimYear, ("claim_id", *CLAIM_YEAR_FIGURES), [(claim.id, *w) for w in want])
     return differ
