@@ -30,7 +30,7 @@ from models.schema import (
     WaiverStep,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def _add_claim_year(db: SqliteDatabase) -> None:
@@ -130,6 +130,23 @@ def _servicer_index(db: SqliteDatabase) -> None:
     db.execute_sql(SERVICER_INDEX)
 
 
+# the foreign-key indexes that a composite index led by the same column makes redundant
+REDUNDANT_INDEXES = (
+    "claim_staff_id",
+    "claim_municipality_claim_id",
+    "obligor_claim_id",
+    "ledger_entry_claim_id",
+    "limitation_event_claim_id",
+    "contact_claim_id",
+)
+
+
+def _drop_redundant_indexes(db: SqliteDatabase) -> None:
+    """8: drop indexes whose column leads another index (each slowed every insert)."""
+    for name in REDUNDANT_INDEXES:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
 # version N -> function that upgrades a database at N-1 to N (run inside the transaction).
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: _add_claim_year,
@@ -138,6 +155,7 @@ MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     5: _contacts_can_be_cancelled,
     6: _waivers,
     7: _servicer_index,
+    8: _drop_redundant_indexes,
 }
 
 

@@ -188,6 +188,36 @@ def test_missing_migration_step_is_refused(db_path):
     assert schema_version(db) == SCHEMA_VERSION
 
 
+def test_a_version_7_database_loses_the_redundant_indexes_and_keeps_its_lookups(db_path):
+    """Schema 8 drops the foreign-key indexes a composite index makes redundant (every
+    import wrote them); a claim's ledger and obligors are still read through an index."""
+    from models.migrations import REDUNDANT_INDEXES
+
+    conn = sqlite3.connect(str(db_path))
+    with conn:
+        for name in REDUNDANT_INDEXES:
+            key = "staff_id" if name.endswith("_staff_id") else "claim_id"
+            table = name.removesuffix(f"_{key}")
+            conn.execute(f'CREATE INDEX "{name}" ON "{table}" ("{key}")')
+        conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    conn.close()
+    db = open_database(db_path)
+    assert ensure_current(db) == 7
+    assert schema_version(db) == SCHEMA_VERSION
+    indexes = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert indexes.isdisjoint(REDUNDANT_INDEXES)
+    for sql in (
+        "SELECT * FROM ledger_entry WHERE claim_id = 1 ORDER BY date, id",
+        "SELECT * FROM obligor WHERE claim_id = 1",
+        "SELECT * FROM contact WHERE claim_id = 1",
+        "SELECT * FROM limitation_event WHERE claim_id = 1",
+        "SELECT * FROM claim_municipality WHERE claim_id = 1",
+        "SELECT * FROM claim WHERE staff_id = 1",
+    ):
+        plan = " ".join(r[-1] for r in db.execute_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (sql, plan)
+
+
 def test_newer_database_is_refused_untouched(db_path):
     set_version(db_path, SCHEMA_VERSION + 1)
     db = open_database(db_path)

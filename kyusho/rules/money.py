@@ -30,6 +30,10 @@ def parse_amount(text: str, field: str = "金額", *, allow_zero: bool = False) 
 
     Zero is refused unless ``allow_zero``: most amounts (receipts, principal) must be paid.
     """
+    if len(text) <= 15 and text.isascii() and text.isdigit():  # plain digits: most files
+        amount = int(text)
+        if (amount or allow_zero) and amount <= MAX_AMOUNT:
+            return amount
     lowest = 0 if allow_zero else 1
     expected = f"{field}は{lowest}以上の整数の円で入力してください（例: {AMOUNT_EXAMPLE}）"
     s = narrow(text).strip()

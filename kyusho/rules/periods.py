@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 
 
 def _month_shift(year: int, month: int, months: int) -> tuple[int, int]:
@@ -16,6 +17,7 @@ def _month_shift(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+@lru_cache(maxsize=1 << 16)  # the same dates recur across claims: a receipt renews a clock
 def period_end(event: date, *, months: int = 0, years: int = 0) -> date:
     """Last day of a period of ``years`` years plus ``months`` months from ``event``.
 

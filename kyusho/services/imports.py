@@ -31,7 +31,8 @@ from kyusho.services import projections
 from kyusho.services.session import Session
 from kyusho.services.waiver import known_municipalities
 from models import audit
-from models.bulk import bulk_insert, bulk_update, in_values
+from models.bulk import bulk_insert, bulk_update, in_values, records
+from models.db import bulk_cache
 from models.schema import (
     Claim,
     ClaimMunicipality,
@@ -156,7 +157,7 @@ def _import(
 
     tick()
     try:
-        with session.writing():
+        with bulk_cache(), session.writing():
             # every row is still checked against the database, and the good ones inserted,
             # so one report lists every bad row of every kind; any error rolls it all back
             importer = IMPORTERS[kind](session, report, progress, reader)
@@ -211,43 +212,45 @@ def _tuples(query: Any) -> Iterable[tuple[Any, ...]]:
     return query.tuples()
 
 
-def _claim_ids(nos: Iterable[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(nos))):
-        out.update(
-            _tuples(Claim.select(Claim.claim_no, Claim.id).where(in_values(Claim.claim_no, chunk)))
-        )
-    return out
-
-
-def _claims_by_no(nos: Iterable[str]) -> dict[str, Claim]:
-    out: dict[str, Claim] = {}
-    for chunk in _chunks(sorted(set(nos))):
-        for c in Claim.select().where(in_values(Claim.claim_no, chunk)):
-            out[c.claim_no] = c
-    return out
-
-
-def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Obligor]:
-    """The claims' obligors by (claim id, 関係人番号): id, role and kind, for the row checks."""
-    out: dict[tuple[int, int], Obligor] = {}
-    for chunk in _chunks(sorted(set(claim_ids))):
-        for o in Obligor.select(
-            Obligor.id, Obligor.claim, Obligor.obligor_no, Obligor.role, Obligor.kind
-        ).where(in_values(Obligor.claim, chunk)):
-            out[(o.claim_id, o.obligor_no)] = o
-    return out
-
-
-# the columns of a receipt that the limitation engine reads (projections.engine_inputs)
-RECEIPT_FACTS = (
-    LedgerEntry.id,
-    LedgerEntry.claim,
-    LedgerEntry.date,
-    LedgerEntry.payer,
-    LedgerEntry.kind,
-    LedgerEntry.cancelled,
+# what recomputing reads of a claim (projections.recompute_ledger and clock_updates), of its
+# obligors and of its events: only these columns are read, for every claim an import touched
+# a claim's terms: what its ledger and its clocks are computed from
+CLAIM_TERMS = (
+    "subrogation_date",
+    "loan_principal",
+    "loan_interest",
+    "damages_rate",
+    "allocation_order",
+    "contract_date",
 )
+CLAIM_RECOMPUTE = ("id", *CLAIM_TERMS, *projections.CLAIM_LEDGER_FIELDS)
+OBLIGOR_RECOMPUTE = (
+    "id",
+    "claim",
+    "obligor_no",
+    "role",
+    "kind",
+    "merchant",
+    "released_on",
+    *projections.CLOCK_FIELDS,
+)
+EVENT_RECOMPUTE = ("id", "claim", "obligor", "kind", "date", "until", "cancelled")
+# the columns of a receipt that the limitation engine reads (projections.engine_inputs)
+RECEIPT_FACTS = ("id", "claim", "date", "payer", "kind", "cancelled")
+
+
+def _claims_by_no(nos: Iterable[str], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The stored claims of these numbers, as records of ``fields`` (with the model's names)."""
+    found = records(Claim, ("id", "claim_no", *fields), "claim_no", sorted(set(nos)))
+    return {c.claim_no: c for c in found}
+
+
+def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Any]:
+    """The claims' obligors by (claim id, 関係人番号): id, role and kind, for the row checks."""
+    found = records(
+        Obligor, ("id", "claim", "obligor_no", "role", "kind"), "claim", sorted(set(claim_ids))
+    )
+    return {(o.claim_id, o.obligor_no): o for o in found}
 
 
 def _recompute(
@@ -257,32 +260,35 @@ def _recompute(
     failures: list[tuple[int, InputError]] = []
     ids = sorted(set(claim_ids))
     for chunk in _chunks(ids):
-        claims = list(Claim.select().where(in_values(Claim.id, chunk)))
+        claims = records(Claim, CLAIM_RECOMPUTE, "id", chunk)
         entries: dict[int, list[Any]] = defaultdict(list)
-        obligors: dict[int, list[Obligor]] = defaultdict(list)
-        events: dict[int, list[LimitationEvent]] = defaultdict(list)
+        obligors: dict[int, list[Any]] = defaultdict(list)
+        events: dict[int, list[Any]] = defaultdict(list)
         if ledger:
-            for row in projections.ledger_rows(in_values(LedgerEntry.claim, chunk)):
+            for row in projections.ledger_rows(chunk):
                 entries[row.claim_id].append(row)
         elif clocks:
             # the clocks read only the live receipts, and of them only what the engine needs
-            for e in (
-                LedgerEntry.select(*RECEIPT_FACTS)
-                .where(
-                    in_values(LedgerEntry.claim, chunk)
-                    & (LedgerEntry.kind == "receipt")
-                    & (LedgerEntry.cancelled == False)  # noqa: E712
-                )
-                .order_by(LedgerEntry.date, LedgerEntry.id)
+            for e in records(
+                LedgerEntry,
+                RECEIPT_FACTS,
+                "claim",
+                chunk,
+                where='"kind" = {} AND "cancelled" = {}',
+                params=("receipt", False),
+                order=("date", "id"),
             ):
                 entries[e.claim_id].append(e)
         if clocks:
-            for o in (
-                Obligor.select().where(in_values(Obligor.claim, chunk)).order_by(Obligor.obligor_no)
-            ):
+            for o in records(Obligor, OBLIGOR_RECOMPUTE, "claim", chunk, order=("obligor_no",)):
                 obligors[o.claim_id].append(o)
-            for ev in LimitationEvent.select().where(
-                in_values(LimitationEvent.claim, chunk) & (LimitationEvent.cancelled == False)  # noqa: E712
+            for ev in records(
+                LimitationEvent,
+                EVENT_RECOMPUTE,
+                "claim",
+                chunk,
+                where='"cancelled" = {}',
+                params=(False,),
             ):
                 events[ev.claim_id].append(ev)
         clock_rows: list[tuple[Any, ...]] = []
@@ -320,6 +326,7 @@ class _Kind(Generic[F]):
     report. A kind states only what differs, by overriding the hooks below."""
 
     model: ClassVar[Any]
+    claim_fields: ClassVar[tuple[str, ...]] = ()  # what the checks read of a row's claim
 
     def __init__(
         self,
@@ -358,7 +365,7 @@ class _Kind(Generic[F]):
 
     def load(self, rows: list[ParsedRow]) -> None:
         """Read what the batch's checks need from the database."""
-        self.claims = _claims_by_no(_v(r)["claim_no"] for r in rows)
+        self.claims = _claims_by_no((_v(r)["claim_no"] for r in rows), self.claim_fields)
 
     def finish(self) -> None:
         """Work on everything the file touched, once every batch is in."""
@@ -474,16 +481,23 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
         self.obligors = _obligor_ids(c.id for c in self.claims.values())
         self.stored_refs: set[tuple[int, str]] = set()
         self.stored_plain: set[tuple[Any, ...]] = set()
-        columns = [getattr(self.model, f) for f in ("ref", *self.plain_fields)]
-        for chunk in _chunks([c.id for c in self.claims.values()]):
-            for ref, *plain in self.model.select(*columns).where(self.stored_rows(chunk)).tuples():
-                if ref:
-                    self.stored_refs.add((plain[0], ref))
-                self.stored_plain.add(tuple(plain))
+        # which stored rows a new row may repeat: those stored before this import
+        where, params = self.stored_where
+        for ref, *plain in records(
+            self.model,
+            ("ref", *self.plain_fields),
+            "claim",
+            [c.id for c in self.claims.values()],
+            where=f'"id" <= {{}}{where}',
+            params=(self.last_id, *params),
+            into=tuple,
+        ):
+            if ref:
+                self.stored_refs.add((plain[0], ref))
+            self.stored_plain.add(tuple(plain))
 
-    def stored_rows(self, claim_ids: list[int]) -> Any:
-        """Which stored rows a new row may repeat: those stored before this import."""
-        return in_values(self.model.claim, claim_ids) & (self.model.id <= self.last_id)
+    # more of the stored rows' conditions, SQL and its values (receipts: the kind)
+    stored_where: ClassVar[tuple[str, tuple[Any, ...]]] = ("", ())
 
     def find(self, row: ParsedRow) -> tuple[Claim, Obligor] | None:
         claim = self.claim(row)
@@ -542,12 +556,7 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
 # --------------------------------------------------------------------------- claims
 
 CLAIM_FIELDS = (
-    "subrogation_date",
-    "loan_principal",
-    "loan_interest",
-    "damages_rate",
-    "allocation_order",
-    "contract_date",
+    *CLAIM_TERMS,
     "lender",
     "programme",
     "insurance_type",
@@ -578,6 +587,7 @@ def _municipalities(claim_ids: list[int]) -> dict[int, set[str]]:
 
 class _Claims(_Keyed[str]):
     model = Claim
+    claim_fields = ("staff", *CLAIM_FIELDS)
     key_column = "求償権番号"
     differ_hint = "（変更は画面から行ってください）"
 
@@ -654,9 +664,11 @@ class _Claims(_Keyed[str]):
     def after_insert(
         self, new_rows: list[dict[str, Any]], sources: list[ParsedRow], ids: list[int]
     ) -> None:
-        munis = {v["claim_no"]: v["municipalities"] for v in map(_v, sources)}
-        ids_by_no = _claim_ids(munis)
-        links = [{"claim": ids_by_no[no], "name": m} for no, names in munis.items() for m in names]
+        links = [
+            {"claim": claim_id, "name": m}
+            for claim_id, row in zip(ids, sources, strict=True)
+            for m in _v(row)["municipalities"]
+        ]
         for chunk in _chunks(links):
             bulk_insert(ClaimMunicipality, chunk)
 
@@ -678,10 +690,15 @@ class _Obligors(_Keyed[Claim]):
 
     def load(self, rows: list[ParsedRow]) -> None:
         super().load(rows)
-        self.existing: dict[tuple[int, int], Obligor] = {}
-        for chunk in _chunks([c.id for c in self.claims.values()]):
-            for o in Obligor.select().where(in_values(Obligor.claim, chunk)):
-                self.existing[(o.claim_id, o.obligor_no)] = o
+        self.existing: dict[tuple[int, int], Any] = {
+            (o.claim_id, o.obligor_no): o
+            for o in records(
+                Obligor,
+                ("claim", "obligor_no", *OBLIGOR_FIELDS),
+                "claim",
+                [c.id for c in self.claims.values()],
+            )
+        }
 
     def find(self, row: ParsedRow) -> Claim | None:
         claim = self.claim(row)
@@ -752,6 +769,7 @@ class _Obligors(_Keyed[Claim]):
 
 class _Receipts(_Referenced):
     model = LedgerEntry
+    claim_fields = ("subrogation_date", "status", "written_off_on")
     obligor_column = "入金者"
     obligor_value = "payer"
     obligor_field = "payer"
@@ -759,8 +777,7 @@ class _Receipts(_Referenced):
     plain_column = "入金日"
     plain_reason = "同じ入金（日付・金額・入金者）がすでに登録されています（番号列を付けると再取込で飛ばせます）"
 
-    def stored_rows(self, claim_ids: list[int]) -> Any:
-        return super().stored_rows(claim_ids) & (LedgerEntry.kind == "receipt")
+    stored_where = (' AND "kind" = {}', ("receipt",))
 
     def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
         if v["date"] < claim.subrogation_date:
@@ -809,6 +826,7 @@ class _Receipts(_Referenced):
 
 class _Events(_Referenced):
     model = LimitationEvent
+    claim_fields = ("subrogation_date",)
     plain_fields = ("claim", "obligor", "kind", "date")
     plain_column = "事由"
     plain_reason = "同じ事由（関係人・事由・日付）がすでに登録されています"
@@ -940,7 +958,7 @@ class _Municipalities(_Kind[Claim]):
                 given["ratio"] = parse_ratio(given["ratio"])
             link = self.links.get((claim.id, v["municipality"]))
             if link is None:
-                link = ClaimMunicipality.create(claim=claim, name=v["municipality"], **given)
+                link = ClaimMunicipality.create(claim=claim.id, name=v["municipality"], **given)
                 self.links[(claim.id, link.name)] = link
                 before: dict[str, Any] | None = None
             else:

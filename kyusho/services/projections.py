@@ -18,7 +18,7 @@ from typing import Any
 from kyusho.errors import InputError
 from kyusho.rules import ledger, limitation, year_end
 from kyusho.rules.ledger import Balance, ClaimTerms, Entry
-from models.bulk import bulk_update, in_values, insert_tuples
+from models.bulk import bulk_update, in_values, insert_tuples, records
 from models.schema import (
     CLAIM_YEAR_FIGURES,
     Claim,
@@ -74,26 +74,26 @@ class LedgerRow:
     alloc_principal: int
 
 
-LEDGER_ROW_COLUMNS = (
-    LedgerEntry.id,
-    LedgerEntry.claim,
-    LedgerEntry.date,
-    LedgerEntry.kind,
-    LedgerEntry.amount,
-    LedgerEntry.payer,
-    LedgerEntry.cancelled,
-    LedgerEntry.post_write_off,
-    LedgerEntry.alloc_costs,
-    LedgerEntry.alloc_damages,
-    LedgerEntry.alloc_principal,
+LEDGER_ROW_FIELDS = (
+    "id",
+    "claim",
+    "date",
+    "kind",
+    "amount",
+    "payer",
+    "cancelled",
+    "post_write_off",
+    "alloc_costs",
+    "alloc_damages",
+    "alloc_principal",
 )
 
 
-def ledger_rows(where: Any) -> list[LedgerRow]:
-    """The entries ``where`` selects, in ledger order (date, id), as LedgerRow."""
-    query: Any = LedgerEntry.select(*LEDGER_ROW_COLUMNS).where(where)
-    rows: Any = query.order_by(LedgerEntry.date, LedgerEntry.id).tuples()
-    return [LedgerRow(*t) for t in rows]
+def ledger_rows(claim_ids: Sequence[int]) -> list[LedgerRow]:
+    """The entries of ``claim_ids``, each claim's in ledger order (date, id), as LedgerRow."""
+    return records(
+        LedgerEntry, LEDGER_ROW_FIELDS, "claim", claim_ids, order=("date", "id"), into=LedgerRow
+    )
 
 
 CLAIM_LEDGER_FIELDS = (
@@ -123,14 +123,15 @@ class PendingWrites:
     def read_years(self, claim_ids: Sequence[int]) -> None:
         """The stored year rows of ``claim_ids`` (replacing what was read before)."""
         self.years = {cid: [] for cid in claim_ids}
-        query = (
-            ClaimYear.select(ClaimYear.claim, *(getattr(ClaimYear, f) for f in CLAIM_YEAR_FIGURES))
-            .where(in_values(ClaimYear.claim, list(claim_ids)))
-            .order_by(ClaimYear.claim, ClaimYear.fy)
-            .tuples()
-        )
         row: Any
-        for row in query:  # (claim_id, *figures)
+        for row in records(
+            ClaimYear,
+            ("claim", *CLAIM_YEAR_FIGURES),
+            "claim",
+            claim_ids,
+            order=("claim", "fy"),
+            into=tuple,
+        ):  # (claim_id, *figures)
             self.years[row[0]].append(tuple(row[1:]))
 
     def flush(self) -> None:
