@@ -28,7 +28,6 @@ from kyusho.rules.dates import format_date, format_datetime, format_month
 from kyusho.rules.money import format_yen
 from kyusho.services import waiver
 from kyusho.services.claims import ClaimView, claim_view
-from kyusho.services.staff import list_staff
 from kyusho.vocab import (
     ALLOCATION_ORDERS,
     CLAIM_STATUSES,
@@ -306,8 +305,9 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         self.view: ClaimView | None = None
         self._preloaded = view
         self._tables: dict[str, DataTable] = {}  # the tabs whose table is built
-        self._staff_names: dict[str, str] = {}  # login → display name (read in a worker)
         self._width = NARROW_WIDTH  # the screen width the columns were laid out for
+        self._opened = 0  # how many claims this screen has shown (load): a read started for
+        # an earlier one is not shown
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"求償権 {self.claim_no}"), classes="title", id="detail-title")
@@ -335,24 +335,28 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
             self.show(view)
         self.start_live_refresh()
         watch_as_of(self, lambda _: self.reload())  # F4 chose another date: show it as of then
-        self._read_staff_names()
 
-    @work(thread=True, exclusive=True, group="detail-staff", exit_on_error=False)
-    def _read_staff_names(self) -> None:
-        """Staff are shown by their names (the view carries logins)."""
-        try:
-            names = {s.login: s.name for s in list_staff(context(self).session)}
-        except Exception:  # names are a nicety: logins are shown instead
-            return
-        deliver(self, self._show_staff_names, names)
-
-    def _show_staff_names(self, names: dict[str, str]) -> None:
-        self._staff_names = names
-        if self.view is not None:
-            self.show(self.view)
+    def load(self, claim_no: str, view: ClaimView, obligor_no: int | None = None) -> None:
+        """Show another claim in this screen, kept from an earlier open (KyushoApp.open_claim):
+        as a new screen would start (first tab, every cursor at the top), without building
+        its widgets again. Opening claims one after another all day costs only the read."""
+        self.workers.cancel_group(self, "detail")
+        self.workers.cancel_group(self, "detail-waiver")
+        self._opened += 1
+        self.claim_no = claim_no
+        self._start_obligor = obligor_no
+        self.view = None
+        for table in self._tables.values():
+            table.clear()
+        waiver_line = self.query_one("#detail-waiver", Static)
+        waiver_line.display = False
+        waiver_line.update("")
+        self.show(view)
+        self.action_tab(FIRST_TAB)
 
     def _staff(self, login: str | None) -> str:
-        return self._staff_names.get(login or "", login or "")
+        names = self.view.staff_names if self.view is not None else {}
+        return names.get(login or "", login or "")
 
     def _add_columns(self, key: str, table: DataTable) -> None:
         labels = [label for label, _ in COLUMNS[key]]
@@ -403,12 +407,17 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def reload(self) -> None:
         ctx = context(self)
+        opened = self._opened
         try:
             view = claim_view(ctx.session, self.claim_no, ctx.as_of)
         except Exception as exc:  # shown in the summary line, never raised into the UI
             deliver(self, self._failed, failure("読み込めませんでした", exc))
             return
-        deliver(self, self.show, view)
+        deliver(self, self._reloaded, opened, view)
+
+    def _reloaded(self, opened: int, view: ClaimView) -> None:
+        if opened == self._opened:  # still the claim this read was for
+            self.show(view)
 
     def _failed(self, message: str) -> None:
         self.query_one("#detail-summary", Static).update(Text(message))
@@ -530,7 +539,7 @@ class ClaimDetailScreen(LiveRefreshMixin, Screen[None]):
         style = context(self).date_style()
         obligor = self._payer(self.view, contact.obligor_id).plain
         title = f"交渉記録 — {self.claim_no}" + ("（取消）" if self._cancelled(contact) else "")
-        lines = contact_lines(contact, obligor, self._staff_names, style)
+        lines = contact_lines(contact, obligor, self.view.staff_names, style)
         self.app.push_screen(ContactViewScreen(title, lines, contact.note or ""))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -534,17 +534,22 @@ class VirtualTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ loading
 
     def _start_load(self) -> None:
+        """The first block and the count, read one after the other in one worker and shown
+        together: run side by side, the two reads and the table drawn between their results
+        took turns with the GIL, and a search showed its rows later than the two reads
+        take in a row."""
         source = self._source
         if source is None:
             return
-        self._run(
-            source.count,
-            _Job("count", self._generation),
-            self.WORKER_GROUP_COUNT,
-            exclusive=True,
-        )
+        size = self.block_size
         self._wanted = frozenset({0})
-        self._load_block(0)
+
+        def work() -> _RefreshResult:
+            count = source.count()  # first: a source may read its rows faster knowing it
+            rows = list(source.fetch(0, size)) if count else []
+            return _RefreshResult(count, 0, 0, {0: rows} if count else {})
+
+        self._run(work, _Job("refresh", self._generation), self.WORKER_GROUP_COUNT, exclusive=True)
 
     def _load_block(self, block: int) -> None:
         source = self._source

@@ -172,6 +172,53 @@ async def test_a_second_open_supersedes_the_first(demo_session):
         assert isinstance(app.screen, HomeScreen)
 
 
+async def test_the_next_claim_opened_starts_afresh_in_the_kept_screen(demo_session):
+    """The detail screen is built once and kept; the next claim shown in it starts as a new
+    screen would: its own title, balance and rows only, the first tab, the cursor at the top,
+    and a read still running for the claim before is never shown over it."""
+    first = claim_with_every_kind_of_row(demo_session)
+    second = (
+        Claim.select(Claim.claim_no)
+        .where(Claim.claim_no != first)
+        .order_by(Claim.claim_no.desc())
+        .scalar()
+    )
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_claim(first)
+        await settle(pilot)
+        screen = detail(pilot)
+        await pilot.press("2")  # the ledger tab, the cursor moved down it
+        await pilot.press("down", "down")
+        await settle(pilot)
+        assert screen.query_one("#table-ledger", DataTable).cursor_row == 2
+        stale = screen.view
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_claim(second)
+        await settle(pilot)
+        assert detail(pilot) is screen  # the same screen, shown again
+        want = claim_view(demo_session, second, TODAY)
+        assert screen.claim_no == second and screen.view is not None
+        assert screen.view.claim.claim_no == second
+        assert second in str(screen.query_one("#detail-title", Static).content)
+        total = format_yen(want.balance.total)
+        assert f"計 {total}" in str(screen.query_one("#detail-summary", Static).content)
+        assert screen.query_one(TabBar).active == "obligors"
+        obligors = screen.query_one("#table-obligors", DataTable)
+        assert app.focused is obligors and obligors.cursor_row == 0
+        assert obligors.row_count == len(want.obligors)
+        ledger = screen.query_one("#table-ledger", DataTable)
+        assert ledger.row_count == len(want.ledger.rows)  # the second claim's rows only
+        # a read made for the first claim, arriving late, is not shown
+        assert stale is not None
+        screen._reloaded(screen._opened - 1, stale)
+        await settle(pilot)
+        assert screen.view.claim.claim_no == second
+        assert second in str(screen.query_one("#detail-title", Static).content)
+
+
 async def test_a_missing_claim_is_a_message_and_the_app_keeps_running(demo_session):
     app = KyushoApp(demo_session)
     async with app.run_test(size=SIZE, notifications=True) as pilot:

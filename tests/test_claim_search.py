@@ -141,3 +141,38 @@ def test_name_and_kana_searches_read_only_the_index(demo_session):
     assert ensure_current(db) == 2 and SCHEMA_VERSION >= 3
     assert "COVERING INDEX obligor_kana_key_claim_id" in plan()
     assert set(all_rows(ClaimQuery(text="さとう"))) == expected("さとう")
+
+
+@pytest.mark.sqlite_only(reason="SQLite の検索計画（索引順に辿るか、該当を引いて並べるか）")
+def test_a_dense_search_walks_the_sort_order_and_lists_the_same_rows(demo_session, monkeypatch):
+    """When a search finds many claims, SQLite walks the claims in the sort's own index and
+    tests each against the hits instead of looking every hit up and sorting them: the rows
+    of every block, in every sort and both reading directions, are the same either way."""
+    claims = Claim.select().count()
+    # the commonest first letter of the claim numbers: a prefix that finds many claims
+    first = [c.claim_no[:1] for c in Claim.select(Claim.claim_no)]
+    text = max(set(first), key=first.count)
+    q = ClaimQuery(text=text)
+    total = count_claims(q)
+    block = 10
+    assert block * claims < total * total, "the demo needs a dense search for this test"
+    assert C._walk_order(q, block, total)
+    assert not C._walk_order(ClaimQuery(text="zz-none"), block, 0)
+    walked: list[bool] = []
+    choose = C._walk_order
+    monkeypatch.setattr(C, "_walk_order", lambda *a: walked.append(choose(*a)) or walked[-1])
+    for sort in SORTS:
+        q = ClaimQuery(text=text, sort=sort)
+        for offset in range(0, total, block):
+            by_walk = search_claims(q, offset, block, total=total)
+            by_lookup = search_claims(q, offset, block)  # no total: the hits looked up
+            assert by_walk == by_lookup, (sort, offset)
+    assert any(walked) and not all(walked)  # the first blocks walk, the middle ones look up
+
+
+def test_the_plan_a_search_uses_is_not_told_the_hits_on_postgresql_or_without_a_total(
+    demo_session,
+):
+    q = ClaimQuery(text="ア")
+    assert not C._walk_order(q, 100, None)
+    assert not C._walk_order(ClaimQuery(), 100, 10**6)  # no text: nothing to walk for

@@ -34,6 +34,7 @@ from kyusho.services.plans import plan_status
 from kyusho.services.session import Session
 from kyusho.vocab import ALLOCATION_ORDERS, CLAIM_STATUSES
 from models import audit
+from models.db import is_postgres
 from models.schema import (
     AuditEvent,
     Claim,
@@ -133,20 +134,34 @@ def _matched_obligors(text: str, claim_ids: list[int]) -> dict[int, tuple[str, i
     return found
 
 
-def _where(query: ClaimQuery) -> list[Any]:
+def _text_hits(text: str) -> SelectBase | None:
+    """The ids of the claims a search text finds (claim number, or an obligor's name or kana
+    prefix), each once; None without text.
+
+    One index range per alternative, combined with UNION: an OR across the claim and
+    obligor tables makes SQLite evaluate and sort every hit before the LIMIT."""
+    text = text.strip()
+    if not text:
+        return None
+    Inner = Claim.alias("c_no")
+    hits: SelectBase = Inner.select(Inner.id).where(_prefix(Inner.claim_no, claim_no_key(text)))
+    nk, kk = name_key(text), kana_key(text)
+    if nk:
+        hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.name_key, nk))
+    if kk:
+        hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.kana_key, kk))
+    return hits
+
+
+def _where(query: ClaimQuery, *, walk_order: bool = False) -> list[Any]:
+    """The query's conditions. ``walk_order``: a search's hits are tested while the claims
+    are walked in the sort's own index, instead of each hit being looked up and all of them
+    sorted (SQLite; see search_claims)."""
     conds: list[Any] = []
-    text = query.text.strip()
-    if text:
-        # one index range per alternative, combined with UNION: an OR across the claim and
-        # obligor tables makes SQLite evaluate and sort every hit before the LIMIT
-        Inner = Claim.alias("c_no")
-        hits: SelectBase = Inner.select(Inner.id).where(_prefix(Inner.claim_no, claim_no_key(text)))
-        nk, kk = name_key(text), kana_key(text)
-        if nk:
-            hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.name_key, nk))
-        if kk:
-            hits = hits | Obligor.select(Obligor.claim).where(_prefix(Obligor.kana_key, kk))
-        conds.append(Claim.id.in_(hits))
+    hits = _text_hits(query.text)
+    if hits is not None:
+        # ``id + 0`` is no longer the rowid SQLite would drive the query by
+        conds.append((Claim.id + 0 if walk_order else Claim.id).in_(hits))
     if query.status:
         if query.status not in CLAIM_STATUSES:
             raise InputError("状態", f"{' / '.join(CLAIM_STATUSES)} のいずれかを指定してください")
@@ -179,9 +194,9 @@ def _order(sort: str, *, reverse: bool = False) -> list[Any]:
     return [col.desc() if desc != reverse else col.asc() for col, desc in ORDERS[sort]]
 
 
-def _filtered(query: ClaimQuery, *fields: Any):
+def _filtered(query: ClaimQuery, *fields: Any, walk_order: bool = False):
     q = Claim.select(*fields)
-    conds = _where(query)
+    conds = _where(query, walk_order=walk_order)
     if conds:
         cond = conds[0]
         for c in conds[1:]:
@@ -191,7 +206,28 @@ def _filtered(query: ClaimQuery, *fields: Any):
 
 
 def count_claims(query: ClaimQuery) -> int:
+    hits = _text_hits(query.text)
+    if hits is not None and not (query.status or query.staff or query.municipality):
+        # a search alone: its hits are distinct claim ids (every obligor's claim exists), so
+        # they are counted as they are, without looking each claim up (「佐藤」 at scale L:
+        # 10,000 hits, 11 ms -> 3 ms)
+        return hits.count() or 0
     return _filtered(query, fn.COUNT(Claim.id)).scalar() or 0
+
+
+def _walk_order(query: ClaimQuery, rows: int, total: int | None) -> bool:
+    """Whether a search's first ``rows`` rows are found faster by walking the claims in sort
+    order and testing each against the hits (SQLite).
+
+    The usual plan looks every hit up and sorts them all: 10,000 hits for 「佐藤」 at scale L,
+    12 ms with the pages cached and 35 ms on a connection that has not read them yet (each
+    worker thread has its own). Walking the sort's index reads about rows × claims / hits
+    entries until enough hits have passed: 5 ms. With few hits it would read the whole
+    index, so it is chosen only when hits are dense: rows × claims < hits²."""
+    if total is None or not query.text.strip() or is_postgres():
+        return False
+    claims = Claim.select(fn.MAX(Claim.id)).scalar() or 0  # ids are dense enough to estimate
+    return rows * claims < total * total
 
 
 def search_claims(
@@ -220,6 +256,7 @@ def search_claims(
             Claim.subrogation_date,
             Claim.principal_outstanding,
             Staff.login,
+            walk_order=_walk_order(query, offset + limit, total),
         )
         .join(Staff, on=(Claim.staff == Staff.id), join_type=JOIN.LEFT_OUTER)
         .order_by(*_order(query.sort, reverse=reverse))
@@ -269,6 +306,9 @@ class ClaimView:
     contacts: list[Contact]
     decisions: list[Decision]
     staff_choices: list[str] = field(default_factory=list)  # active logins, for the edit form
+    # every staff member's name by login (former staff too: history and contacts name them),
+    # read with the claim so the screen shows names at once, not after a second read
+    staff_names: dict[str, str] = field(default_factory=dict)
     history: list[AuditEvent] = field(default_factory=list)
     plan_arrears: dict[int, tuple[int, bool]] = field(
         default_factory=dict
@@ -371,6 +411,15 @@ def claim_view(
         .order_by(ClaimMunicipality.id)
     ]
     contacts = Contact.select().where(Contact.claim == claim.id).order_by(Contact.at.desc())
+    staff = cast(
+        Iterable[tuple[str, str, bool]],
+        Staff.select(Staff.login, Staff.name, Staff.active).order_by(Staff.login).tuples(),
+    )
+    staff_choices, staff_names = [], {}
+    for login, name, active in staff:
+        staff_names[login] = name
+        if active:
+            staff_choices.append(login)
     view = ClaimView(
         claim=claim,
         as_of=as_of,
@@ -387,10 +436,8 @@ def claim_view(
         decisions=_decisions_as_of(
             list(Decision.select().where(Decision.claim == claim.id).order_by(Decision.id)), as_of
         ),
-        staff_choices=[
-            s.login
-            for s in Staff.select(Staff.login).where(Staff.active == True).order_by(Staff.login)  # noqa: E712
-        ],
+        staff_choices=staff_choices,
+        staff_names=staff_names,
     )
     for p in view.plans:
         if p.status == "active":
