@@ -420,6 +420,17 @@ def test_compute_is_deterministic(ledger) -> None:
 
 
 @settings(max_examples=60, deadline=None)
+@given(ledgers())
+def test_without_rows_the_allocations_and_balance_are_the_same(ledger) -> None:
+    """rows=False (what an import's recompute asks for) leaves out only the shown lines."""
+    terms, entries, as_of = ledger
+    full = compute(terms, entries, as_of)
+    lean = compute(terms, entries, as_of, rows=False)
+    assert lean.rows == ()
+    assert replace(lean, rows=full.rows) == full
+
+
+@settings(max_examples=60, deadline=None)
 @given(ledgers(), st.data())
 def test_cancelling_a_receipt_or_waiver_equals_it_never_existing(ledger, data) -> None:
     terms, entries, as_of = ledger

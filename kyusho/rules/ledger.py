@@ -208,12 +208,17 @@ def _date_field(entry: Entry) -> str:
     return "入金日" if entry.kind == RECEIPT else "日付"
 
 
-def compute(terms: ClaimTerms, entries: Iterable[Entry], as_of: date) -> LedgerResult:
+def compute(
+    terms: ClaimTerms, entries: Iterable[Entry], as_of: date, *, rows: bool = True
+) -> LedgerResult:
     """Replay the ledger from the subrogation date to the end of ``as_of``.
 
     Entries dated after ``as_of`` are ignored; cancelled entries are listed but change
     nothing. Raises OverpaymentError / WaiverExceedsError for the first entry that the
     balance on its date cannot take, and InputError for an entry dated before subrogation.
+    ``rows=False``: the result's ``rows`` (each entry's line as shown) are left empty, for
+    a caller that stores only the allocations and the balance (an import recomputes
+    millions of entries).
     """
     entries = tuple(entries)
     seen: set[int] = set()
@@ -231,13 +236,14 @@ def compute(terms: ClaimTerms, entries: Iterable[Entry], as_of: date) -> LedgerR
     principal, damages, costs = terms.principal, 0, 0
     last = terms.subrogation_date
     accrued_total = 0
-    rows: list[LedgerRow] = []
+    lines: list[LedgerRow] = []
     allocations: dict[int, Allocation] = {}
     waived: dict[int, Allocation] = {}
 
     for entry in sorted((e for e in entries if e.date <= as_of), key=lambda e: (e.date, e.seq)):
         if entry.cancelled:
-            rows.append(LedgerRow(entry, 0, None, Balance(principal, damages, costs)))
+            if rows:
+                lines.append(LedgerRow(entry, 0, None, Balance(principal, damages, costs)))
             continue
         if entry.date < terms.subrogation_date:
             raise InputError(
@@ -275,13 +281,14 @@ def compute(terms: ClaimTerms, entries: Iterable[Entry], as_of: date) -> LedgerR
             if entry.amount > damages:
                 raise WaiverExceedsError(entry.seq, entry.date, damages)
             damages -= entry.amount
-        rows.append(LedgerRow(entry, accrued, allocation, Balance(principal, damages, costs)))
+        if rows:
+            lines.append(LedgerRow(entry, accrued, allocation, Balance(principal, damages, costs)))
 
     tail = accrue(principal, rate, (as_of - last).days)
     return LedgerResult(
         as_of=as_of,
         balance=Balance(principal, damages + tail, costs),
-        rows=tuple(rows),
+        rows=tuple(lines),
         allocations=MappingProxyType(allocations),
         damages_accrued_total=accrued_total + tail,
         waived=MappingProxyType(waived),

@@ -751,9 +751,15 @@ class _Obligors(_Keyed[Claim]):
         rejected = self.reader.rejected_claims
         for chunk in _chunks(sorted(self.affected)):
             have_debtor = {
-                o.claim_id
-                for o in Obligor.select(Obligor.claim).where(
-                    in_values(Obligor.claim, chunk) & (Obligor.role == "principal_debtor")
+                claim_id
+                for (claim_id,) in records(
+                    Obligor,
+                    ("claim",),
+                    "claim",
+                    chunk,
+                    where='"role" = {}',
+                    params=("principal_debtor",),
+                    into=tuple,
                 )
             }
             for claim_id in set(chunk) - have_debtor:

@@ -160,7 +160,7 @@ def recompute_ledger(
     engine_entries = [as_engine_entry(r) for r in rows]
     live_dates = [r.date for r in rows if not r.cancelled]
     last = max(live_dates, default=claim.subrogation_date)
-    result = ledger.compute(terms_of(claim), engine_entries, last)
+    result = ledger.compute(terms_of(claim), engine_entries, last, rows=False)
     changed = 0
     updates: list[tuple[int, int, int, int]] = []
     for row in rows:
