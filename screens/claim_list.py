@@ -26,6 +26,7 @@ from kyusho.services.claims import (
     filter_choices,
     search_claims,
 )
+from kyusho.services.session import Session
 from kyusho.services.staff import list_staff
 from kyusho.vocab import CLAIM_STATUSES
 from screens.context import context, deliver
@@ -77,11 +78,19 @@ class ClaimSource:
     """The claim list's rows for one query (count and fetch run in the table's workers)."""
 
     def __init__(
-        self, query: ClaimQuery, date_style: str, staff_names: dict[str, str] | None = None
+        self,
+        query: ClaimQuery,
+        date_style: str,
+        staff_names: dict[str, str] | None = None,
+        session: Session | None = None,
     ) -> None:
         self.query = query
         self.date_style = date_style
-        self.staff_names = staff_names or {}  # login → display name: staff are shown by name
+        # login → display name: staff are shown by name. Not known yet: read by the first
+        # fetch (in its worker) from ``session``, so that the names arriving do not make the
+        # list read its count and rows again
+        self.staff_names = staff_names
+        self.session = session
         self.total: int | None = None
 
     def count(self) -> int:
@@ -89,6 +98,12 @@ class ClaimSource:
         return self.total
 
     def fetch(self, offset: int, limit: int) -> list[tuple[str, tuple[str, ...]]]:
+        if self.staff_names is None:
+            try:
+                staff = list_staff(self.session) if self.session else []
+            except Exception:  # names are a nicety: logins are shown instead
+                staff = []
+            self.staff_names = {s.login: s.name for s in staff}
         rows = search_claims(self.query, offset, limit, total=self.total)
         return [(r.claim_no, self._cells(r)) for r in rows]
 
@@ -99,7 +114,7 @@ class ClaimSource:
             CLAIM_STATUSES.get(r.status, r.status),
             format_date(r.subrogation_date, self.date_style),
             format_yen(r.principal_outstanding, unit=False),
-            self.staff_names.get(r.staff or "", r.staff or ""),
+            (self.staff_names or {}).get(r.staff or "", r.staff or ""),
             r.matched_label,
         )
 
@@ -144,7 +159,7 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         self.query_state = ClaimQuery()
         self._pending_text: str | None = None
         self._coalesce_timer = None
-        self._staff_names: dict[str, str] = {}
+        self._staff_names: dict[str, str] | None = None  # read by the filters' worker
         self._count: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -184,12 +199,9 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
     def _show_filters(
         self, staff: list[str], munis: list[str], names: dict[str, str] | None = None
     ) -> None:
-        if names and names != self._staff_names:
-            self._staff_names = names
-            self._apply()
-        self.query_one("#staff", Select).set_options(
-            [(self._staff_names.get(s, s), s) for s in staff]
-        )
+        if names:
+            self._staff_names = names  # for the next searches' sources
+        self.query_one("#staff", Select).set_options([((names or {}).get(s, s), s) for s in staff])
         self.query_one("#municipality", Select).set_options([(m, m) for m in munis])
 
     def _apply(self) -> None:
@@ -197,7 +209,12 @@ class ClaimListScreen(LiveRefreshMixin, Screen[None]):
         self._count = None
         self._layout()
         table.set_source(
-            ClaimSource(self.query_state, context(self).date_style(), self._staff_names)
+            ClaimSource(
+                self.query_state,
+                context(self).date_style(),
+                self._staff_names,
+                context(self).session,
+            )
         )
         self._update_title()
         self._show_detail()

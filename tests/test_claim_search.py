@@ -82,6 +82,30 @@ async def test_the_list_searches_as_you_type_without_enter(demo_session):
         assert shown == expected(surname)
 
 
+async def test_the_list_shows_staff_by_name_and_is_read_once_on_opening(demo_session, monkeypatch):
+    """The staff column names people, and the names arriving do not make the list count
+    and read its rows a second time."""
+    from models.schema import Staff
+
+    counted: list[str] = []
+    original = claim_list.ClaimSource.count
+
+    def count(self: Any) -> int:
+        counted.append(self.query.text)
+        return original(self)
+
+    monkeypatch.setattr(claim_list.ClaimSource, "count", count)
+    app = KyushoApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        _, table, _ = await _open_list(app, pilot)
+        await settle(pilot)
+        assert counted == [""]
+        names = {s.login: s.name for s in Staff.select()}
+        first = Claim.get(Claim.claim_no == table.get_row(0)[0])
+        assert first.staff is not None and first.staff.name != first.staff.login
+        assert table.get_row(0)[1][5] == names[first.staff.login]
+
+
 async def test_keys_typed_while_a_search_runs_are_searched_once_as_the_latest_text(
     demo_session, monkeypatch
 ):
