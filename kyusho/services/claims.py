@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from peewee import JOIN, SelectBase, fn
+from peewee import JOIN, SQL, SelectBase, fn
 
 from kyusho.clock import JST
 from kyusho.errors import ConflictError, InputError
@@ -159,7 +159,11 @@ def _where(query: ClaimQuery, *, walk_order: bool = False) -> list[Any]:
     sorted (SQLite; see search_claims)."""
     conds: list[Any] = []
     hits = _text_hits(query.text)
-    if hits is not None:
+    if hits is not None and walk_order and is_postgres():
+        # an IN under an OR is not made into a join: PostgreSQL filters the rows of the
+        # sort's index scan through the hits hashed once (the OR FALSE is folded away later)
+        conds.append(Claim.id.in_(hits) | SQL("FALSE"))
+    elif hits is not None:
         # ``id + 0`` is no longer the rowid SQLite would drive the query by
         conds.append((Claim.id + 0 if walk_order else Claim.id).in_(hits))
     if query.status:
@@ -217,14 +221,15 @@ def count_claims(query: ClaimQuery) -> int:
 
 def _walk_order(query: ClaimQuery, rows: int, total: int | None) -> bool:
     """Whether a search's first ``rows`` rows are found faster by walking the claims in sort
-    order and testing each against the hits (SQLite).
+    order and testing each against the hits.
 
     The usual plan looks every hit up and sorts them all: 10,000 hits for 「佐藤」 at scale L,
     12 ms with the pages cached and 35 ms on a connection that has not read them yet (each
     worker thread has its own). Walking the sort's index reads about rows × claims / hits
     entries until enough hits have passed: 5 ms. With few hits it would read the whole
-    index, so it is chosen only when hits are dense: rows × claims < hits²."""
-    if total is None or not query.text.strip() or is_postgres():
+    index, so it is chosen only when hits are dense: rows × claims < hits². PostgreSQL
+    joined all hits to the claims (52 ms at scale L; walking: 6 ms)."""
+    if total is None or not query.text.strip():
         return False
     claims = Claim.select(fn.MAX(Claim.id)).scalar() or 0  # ids are dense enough to estimate
     return rows * claims < total * total
