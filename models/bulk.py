@@ -109,7 +109,7 @@ def _bound_tuples(fields: Sequence[Any], rows: list[Sequence[Any]]) -> list[tupl
 
 def _bound(
     fields: Sequence[Any], names: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> list[tuple[Any, ...]]:  # noqa: E501
+) -> list[tuple[Any, ...]]:
     """Dict rows (by field name) as bound tuples in ``names`` order."""
     get = itemgetter(*names)
     values = [get(r) for r in rows] if len(names) > 1 else [(get(r),) for r in rows]

@@ -20,8 +20,9 @@ from kyusho.services.imports import ImportFailed, import_bytes
 from kyusho.services.maintenance import rebuild
 from kyusho.services.session import Session
 from kyusho.services.staff import add_staff
-from models.bulk import bulk_update, in_values
-from models.schema import Claim, ClaimMunicipality, Contact, Obligor
+from models import bulk
+from models.bulk import bulk_update, in_values, records
+from models.schema import Claim, ClaimMunicipality, Contact, LedgerEntry, Obligor
 
 STAFF = "tanaka"
 OTHER = "suzuki"
@@ -106,6 +107,7 @@ def s(session: Session, monkeypatch) -> Session:
     add_staff(session, OTHER, "鈴木", "staff")
     chunks = imports._chunks
     monkeypatch.setattr(imports, "_chunks", lambda items, n=2: chunks(items, 2))
+    monkeypatch.setattr(bulk, "CHUNK", 2)  # the reads' IN lists too
     return session
 
 
@@ -223,3 +225,66 @@ def test_in_values_matches_exactly_the_values_given(s: Session) -> None:
     ]
     assert Claim.select().where(~in_values(Claim.id, ids)).count() == N - 2
     assert Claim.select().where(in_values(Claim.id, [])).count() == 0
+
+
+@pytest.mark.parametrize("model", [Claim, Obligor, LedgerEntry, Contact])
+def test_records_read_every_column_as_the_model_objects_do(s: Session, model) -> None:
+    """The records an import reads back hold, field by field, what peewee's model objects
+    hold (dates, booleans, timestamps, keys), across chunks of the IN list."""
+    _load(s, *FILES)
+    names = tuple(model._meta.sorted_field_names)
+    attrs = [f.name + "_id" if isinstance(f, bulk.ForeignKeyField) else f.name
+             for f in (model._meta.fields[n] for n in names)]  # fmt: skip
+    want = {o.id: o for o in model.select()}
+    got = records(model, names, "id", sorted(want), order=("id",))
+    assert len(got) == len(want) > bulk.CHUNK
+    assert [r.id for r in got] == sorted(want)  # each chunk in order, chunks in key order
+    for rec in got:
+        for attr in attrs:
+            value, stored = getattr(rec, attr), getattr(want[rec.id], attr)
+            assert (value, type(value)) == (stored, type(stored)), (model.__name__, attr)
+
+
+def test_records_take_a_condition_with_bound_values_and_give_tuples(s: Session) -> None:
+    _load(s, *FILES)
+    ids = [Claim.get(Claim.claim_no == _no(i)).id for i in range(1, N + 1)]
+    got = records(
+        LedgerEntry,
+        ("claim", "amount", "cancelled"),
+        "claim",
+        ids,
+        where='"kind" = {} AND "cancelled" = {}',
+        params=("receipt", False),
+        into=tuple,
+    )
+    want = LedgerEntry.select().where(
+        LedgerEntry.claim.in_(ids) & (LedgerEntry.kind == "receipt") & ~LedgerEntry.cancelled
+    )
+    assert sorted(got) == sorted((e.claim_id, e.amount, False) for e in want)
+    assert records(Claim, ("id",), "id", []) == []
+
+
+def test_values_are_bound_as_the_fields_db_value_would_bind_them(s: Session) -> None:
+    """A value already of the field's own type is bound as it is; any other (a date as text,
+    a timestamp for a date, a bool for a number, a model for a key) goes through db_value."""
+    from datetime import datetime
+
+    _load(s, "claims")
+    claim = Claim.get(Claim.claim_no == _no(1))
+    fields = [
+        Claim.loan_principal,
+        Claim.subrogation_date,
+        Claim.updated_at,
+        Obligor.merchant,
+        Obligor.claim,
+        Claim.note,
+    ]
+    rows = [
+        (5, date(2024, 1, 2), datetime(2024, 1, 2, 3, 4, 5), True, 7, "x"),
+        (None, None, None, None, None, None),
+        (True, "2024-01-02", "2024-01-02 03:04:05", 0, claim, "y"),
+        (6, datetime(2024, 1, 2, 9, 0), datetime(2024, 1, 2, 3, 4, 5), False, 8, "z"),
+    ]
+    want = [tuple(f.db_value(v) for f, v in zip(fields, r, strict=True)) for r in rows]
+    assert bulk._bound_tuples(fields, rows) == want
+    assert bulk._bound_tuples(fields, rows[:2]) == want[:2]  # all as they are
