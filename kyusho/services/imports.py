@@ -212,8 +212,11 @@ def _tuples(query: Any) -> Iterable[tuple[Any, ...]]:
     return query.tuples()
 
 
-# what recomputing reads of a claim (projections.recompute_ledger and clock_updates), of its
-# obligors and of its events: only these columns are read, for every claim an import touched
+# A stored claim or obligor as the checks see it: a record of models.bulk.records, with the
+# model's attribute names but only the columns read (never a model object to save)
+ClaimRecord = Any
+ObligorRecord = Any
+
 # a claim's terms: what its ledger and its clocks are computed from
 CLAIM_TERMS = (
     "subrogation_date",
@@ -223,6 +226,8 @@ CLAIM_TERMS = (
     "allocation_order",
     "contract_date",
 )
+# what recomputing reads of a claim (projections.recompute_ledger and clock_updates), of its
+# obligors and of its events: only these columns are read, for every claim an import touched
 CLAIM_RECOMPUTE = ("id", *CLAIM_TERMS, *projections.CLAIM_LEDGER_FIELDS)
 OBLIGOR_RECOMPUTE = (
     "id",
@@ -239,13 +244,13 @@ EVENT_RECOMPUTE = ("id", "claim", "obligor", "kind", "date", "until", "cancelled
 RECEIPT_FACTS = ("id", "claim", "date", "payer", "kind", "cancelled")
 
 
-def _claims_by_no(nos: Iterable[str], fields: tuple[str, ...]) -> dict[str, Any]:
+def _claims_by_no(nos: Iterable[str], fields: tuple[str, ...]) -> dict[str, ClaimRecord]:
     """The stored claims of these numbers, as records of ``fields`` (with the model's names)."""
     found = records(Claim, ("id", "claim_no", *fields), "claim_no", sorted(set(nos)))
     return {c.claim_no: c for c in found}
 
 
-def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], Any]:
+def _obligor_ids(claim_ids: Iterable[int]) -> dict[tuple[int, int], ObligorRecord]:
     """The claims' obligors by (claim id, 関係人番号): id, role and kind, for the row checks."""
     found = records(
         Obligor, ("id", "claim", "obligor_no", "role", "kind"), "claim", sorted(set(claim_ids))
@@ -343,7 +348,7 @@ class _Kind(Generic[F]):
         self.now = session.now()
         self.errors: list[RowError] = []
         self.seen: dict[Hashable, int] = {}  # a key of this file -> the line it is first on
-        self.claims: dict[str, Claim] = {}  # the current batch's stored claims
+        self.claims: dict[str, ClaimRecord] = {}  # the current batch's stored claims
         # rows of this import are not "already stored": only those from before it are
         self.last_id = self.model.select(fn.MAX(self.model.id)).scalar() or 0
 
@@ -390,7 +395,7 @@ class _Kind(Generic[F]):
             ids.extend(range(last - len(chunk) + 1, last + 1))
         return ids
 
-    def claim(self, row: ParsedRow) -> Claim | None:
+    def claim(self, row: ParsedRow) -> ClaimRecord | None:
         """The row's claim; None (an error recorded) when it is not stored."""
         no = _v(row)["claim_no"]
         claim = self.claims.get(no)
@@ -463,7 +468,7 @@ class _Keyed(_Kind[F]):
         return False
 
 
-class _Referenced(_Kind[tuple[Claim, Obligor]]):
+class _Referenced(_Kind[tuple[ClaimRecord, ObligorRecord]]):
     """Receipts, events and contacts: the 番号 rule (SPEC 5.4). A row with a 番号 is matched
     by it alone: a new 番号 is added even when every other field equals a stored row, a stored
     one is skipped. Only a row without 番号 is matched on ``plain_fields`` (model field names,
@@ -475,13 +480,15 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
     plain_fields: ClassVar[tuple[str, ...]]
     plain_column: ClassVar[str]
     plain_reason: ClassVar[str]
+    # which stored rows a new row may repeat: those stored before this import, and these
+    # conditions (SQL with {} for each value) besides (receipts: of the kind receipt)
+    stored_where: ClassVar[tuple[str, tuple[Any, ...]]] = ("", ())
 
     def load(self, rows: list[ParsedRow]) -> None:
         super().load(rows)
         self.obligors = _obligor_ids(c.id for c in self.claims.values())
         self.stored_refs: set[tuple[int, str]] = set()
         self.stored_plain: set[tuple[Any, ...]] = set()
-        # which stored rows a new row may repeat: those stored before this import
         where, params = self.stored_where
         for ref, *plain in records(
             self.model,
@@ -496,10 +503,7 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
                 self.stored_refs.add((plain[0], ref))
             self.stored_plain.add(tuple(plain))
 
-    # more of the stored rows' conditions, SQL and its values (receipts: the kind)
-    stored_where: ClassVar[tuple[str, tuple[Any, ...]]] = ("", ())
-
-    def find(self, row: ParsedRow) -> tuple[Claim, Obligor] | None:
+    def find(self, row: ParsedRow) -> tuple[ClaimRecord, ObligorRecord] | None:
         claim = self.claim(row)
         if claim is None:
             return None
@@ -512,21 +516,23 @@ class _Referenced(_Kind[tuple[Claim, Obligor]]):
             return None
         return claim, obligor
 
-    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+    def refusal(
+        self, v: dict[str, Any], claim: ClaimRecord, obligor: ObligorRecord
+    ) -> tuple[str, str] | None:
         """The kind's own check of a row: the column and reason it is refused for, or None."""
         return None
 
-    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+    def fields(self, v: dict[str, Any], claim: ClaimRecord) -> dict[str, Any]:
         """The kind's own columns of the new row."""
         raise NotImplementedError
 
-    def valid(self, row: ParsedRow, found: tuple[Claim, Obligor]) -> bool:
+    def valid(self, row: ParsedRow, found: tuple[ClaimRecord, ObligorRecord]) -> bool:
         problem = self.refusal(_v(row), *found)
         if problem is not None:
             self.error(row, *problem)
         return problem is None
 
-    def build(self, row: ParsedRow, found: tuple[Claim, Obligor]) -> dict[str, Any]:
+    def build(self, row: ParsedRow, found: tuple[ClaimRecord, ObligorRecord]) -> dict[str, Any]:
         (claim, obligor), v = found, _v(row)
         return {
             "claim": claim.id,
@@ -650,10 +656,10 @@ class _Claims(_Keyed[str]):
             "debtor_kana": "",
         }
 
-    def stored(self, new: dict[str, Any]) -> Claim | None:
+    def stored(self, new: dict[str, Any]) -> ClaimRecord | None:
         return self.claims.get(new["claim_no"])
 
-    def same(self, stored: Claim, row: ParsedRow) -> bool:
+    def same(self, stored: ClaimRecord, row: ParsedRow) -> bool:
         v = _v(row)
         if _claim_values(v) != {k: getattr(stored, k) for k in CLAIM_FIELDS}:
             return False
@@ -678,7 +684,7 @@ class _Claims(_Keyed[str]):
 OBLIGOR_FIELDS = ("role", "kind", "name", "kana", "merchant", "birth_date", "address", "state")
 
 
-class _Obligors(_Keyed[Claim]):
+class _Obligors(_Keyed[ClaimRecord]):
     model = Obligor
     key_column = "関係人番号"
 
@@ -700,7 +706,7 @@ class _Obligors(_Keyed[Claim]):
             )
         }
 
-    def find(self, row: ParsedRow) -> Claim | None:
+    def find(self, row: ParsedRow) -> ClaimRecord | None:
         claim = self.claim(row)
         if claim is not None and claim.id not in self.first_line:
             self.first_line[claim.id] = row.line
@@ -712,7 +718,7 @@ class _Obligors(_Keyed[Claim]):
         no, obligor_no = v["claim_no"], v["obligor_no"]
         return (no, obligor_no), f"{no} の関係人番号 {obligor_no}"
 
-    def build(self, row: ParsedRow, found: Claim) -> dict[str, Any]:
+    def build(self, row: ParsedRow, found: ClaimRecord) -> dict[str, Any]:
         v = _v(row)
         return {
             "claim": found.id,
@@ -723,10 +729,10 @@ class _Obligors(_Keyed[Claim]):
             "liable": True,
         }
 
-    def stored(self, new: dict[str, Any]) -> Obligor | None:
+    def stored(self, new: dict[str, Any]) -> ObligorRecord | None:
         return self.existing.get((new["claim"], new["obligor_no"]))
 
-    def same(self, stored: Obligor, row: ParsedRow) -> bool:
+    def same(self, stored: ObligorRecord, row: ParsedRow) -> bool:
         # state is left out: events and staff change it after the import (免責確定 etc.)
         return all(getattr(stored, f) == _v(row)[f] for f in OBLIGOR_FIELDS if f != "state")
 
@@ -785,7 +791,9 @@ class _Receipts(_Referenced):
 
     stored_where = (' AND "kind" = {}', ("receipt",))
 
-    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+    def refusal(
+        self, v: dict[str, Any], claim: ClaimRecord, obligor: ObligorRecord
+    ) -> tuple[str, str] | None:
         if v["date"] < claim.subrogation_date:
             return "入金日", f"代位弁済日（{claim.subrogation_date.isoformat()}）より前です"
         if v["date"] > self.today:
@@ -794,7 +802,7 @@ class _Receipts(_Referenced):
             return "求償権番号", f"状態が「{claim.status}」の求償権には入金を記録できません"
         return None
 
-    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+    def fields(self, v: dict[str, Any], claim: ClaimRecord) -> dict[str, Any]:
         return {
             "kind": "receipt",
             "date": v["date"],
@@ -841,7 +849,9 @@ class _Events(_Referenced):
         super().__init__(*args)
         self.affected: set[int] = set()
 
-    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+    def refusal(
+        self, v: dict[str, Any], claim: ClaimRecord, obligor: ObligorRecord
+    ) -> tuple[str, str] | None:
         if obligor.role == "collateral_provider":
             return "関係人番号", "物上保証人には時効の管理がありません"
         if v["kind"] in ("discharge", "extinguished"):  # the same rule as the entry form
@@ -852,7 +862,7 @@ class _Events(_Referenced):
             return "日付", "代位弁済日から今日までの日付にしてください"
         return None
 
-    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+    def fields(self, v: dict[str, Any], claim: ClaimRecord) -> dict[str, Any]:
         return {"kind": v["kind"], "date": v["date"], "until": v["until"], "note": ""}
 
     def after_insert(
@@ -897,12 +907,14 @@ class _Contacts(_Referenced):
         super().__init__(*args)
         self.staff = {s.login for s in Staff.select(Staff.login)}
 
-    def refusal(self, v: dict[str, Any], claim: Claim, obligor: Obligor) -> tuple[str, str] | None:
+    def refusal(
+        self, v: dict[str, Any], claim: ClaimRecord, obligor: ObligorRecord
+    ) -> tuple[str, str] | None:
         if v["staff"] not in self.staff:
             return "担当者", f"{v['staff']} は登録された担当者ではありません"
         return None
 
-    def fields(self, v: dict[str, Any], claim: Claim) -> dict[str, Any]:
+    def fields(self, v: dict[str, Any], claim: ClaimRecord) -> dict[str, Any]:
         return {**{f: v[f] for f in CONTACT_FIELDS}, "next_done": False}
 
     def after_insert(
@@ -935,7 +947,7 @@ class _Contacts(_Referenced):
 FACT_FIELDS = ("ratio", "compensated_amount", "remittances_paid")
 
 
-class _Municipalities(_Kind[Claim]):
+class _Municipalities(_Kind[ClaimRecord]):
     """Loss-compensation facts per claim and municipality (SPEC 4.12). A row names a claim and
     a known municipality; the municipality is linked to the claim if it is not yet, and the
     facts given replace the stored ones (a blank cell keeps what is stored). A row that
