@@ -73,6 +73,13 @@ def detail(pilot: Pilot[Any]) -> ClaimDetailScreen:
     return screen
 
 
+async def opened(pilot: Pilot[Any], claim_no: str) -> ClaimDetailScreen:
+    """Open ``claim_no`` as Enter on a list row would, and return the detail screen shown."""
+    pilot.app.open_claim(claim_no)
+    await settle(pilot)
+    return detail(pilot)
+
+
 async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 8) -> None:
     """Let the app run (its live-refresh timer polls) until ``condition`` holds or time is up."""
     deadline = time.monotonic() + seconds
@@ -115,9 +122,7 @@ async def test_each_number_key_shows_its_tab_with_all_its_rows(demo_session):
     app = KyushoApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_claim(claim_no)
-        await settle(pilot)
-        screen = detail(pilot)
+        screen = await opened(pilot, claim_no)
         tabs = screen.query_one(TabBar)
         for number, (key, _label) in reversed(list(enumerate(TABS, start=1))):
             await pilot.press(str(number))
@@ -143,9 +148,7 @@ async def test_a_tab_chosen_with_the_mouse_shows_its_rows(demo_session):
     app = KyushoApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_claim(claim_no)
-        await settle(pilot)
-        screen = detail(pilot)
+        screen = await opened(pilot, claim_no)
         # " 1 関係人 " takes ten cells; " 2 明細 " follows
         await pilot.click("#detail-tabbar", offset=(12, 0))
         await settle(pilot)
@@ -186,9 +189,7 @@ async def test_the_next_claim_opened_starts_afresh_in_the_kept_screen(demo_sessi
     app = KyushoApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_claim(first)
-        await settle(pilot)
-        screen = detail(pilot)
+        screen = await opened(pilot, first)
         await pilot.press("2")  # the ledger tab, the cursor moved down it
         await pilot.press("down", "down")
         await settle(pilot)
@@ -196,9 +197,7 @@ async def test_the_next_claim_opened_starts_afresh_in_the_kept_screen(demo_sessi
         stale = screen.view
         await pilot.press("escape")
         await settle(pilot)
-        app.open_claim(second)
-        await settle(pilot)
-        assert detail(pilot) is screen  # the same screen, shown again
+        assert await opened(pilot, second) is screen  # the same screen, shown again
         want = claim_view(demo_session, second, TODAY)
         assert screen.claim_no == second and screen.view is not None
         assert screen.view.claim.claim_no == second
