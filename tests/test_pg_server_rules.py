@@ -130,6 +130,14 @@ def assert_chain_ok(db_path: str, capsys, login: str = ADMIN) -> None:
     assert "監査証跡は正常です" in text
 
 
+def assert_refused(conn, owner, sql: str, params: dict | None = None) -> None:
+    """The server refuses ``sql`` on ``conn`` for want of privilege, and no table changes."""
+    before = snapshot(owner)
+    with pytest.raises(InsufficientPrivilege):
+        conn.execute(sql, params)
+    assert snapshot(owner) == before
+
+
 def server_error(exc: BaseException) -> BaseException:
     """The psycopg error behind peewee's (or kyusho's) wrapper."""
     seen: BaseException | None = exc
@@ -186,11 +194,7 @@ AUDIT_REWRITES = [
 @pytest.mark.parametrize("who", ["staff", "manager", "admin", "owner"])
 def test_nobody_rewrites_or_removes_audit_events(team, connect, owner, db_path, capsys, who, sql):
     login = {"staff": STAFF, "manager": MGR1, "admin": ADMIN, "owner": None}[who]
-    before = snapshot(owner)
-    conn = connect(login)
-    with pytest.raises(InsufficientPrivilege):
-        conn.execute(sql)
-    assert snapshot(owner) == before
+    assert_refused(connect(login), owner, sql)
     assert_chain_ok(db_path, capsys)
 
 
@@ -208,11 +212,7 @@ def test_nobody_rewrites_or_removes_audit_events(team, connect, owner, db_path, 
 @pytest.mark.parametrize("who", ["staff", "manager"])
 def test_only_an_admin_writes_staff_rows(team, connect, owner, who, sql):
     login = {"staff": STAFF, "manager": MGR1}[who]
-    before = snapshot(owner)
-    conn = connect(login)
-    with pytest.raises(InsufficientPrivilege):
-        conn.execute(sql, {"me": login, "admin": ADMIN, "mallory": MALLORY})
-    assert snapshot(owner) == before
+    assert_refused(connect(login), owner, sql, {"me": login, "admin": ADMIN, "mallory": MALLORY})
     assert rows(owner, "SELECT role FROM staff WHERE login = %s", (login,)) == [
         ("staff" if who == "staff" else "manager",)
     ]
@@ -232,11 +232,7 @@ def test_only_an_admin_writes_staff_rows(team, connect, owner, who, sql):
 @pytest.mark.parametrize("who", ["staff", "manager", "admin"])
 def test_nobody_but_the_owner_writes_meta(team, connect, owner, db_path, capsys, who, sql):
     login = {"staff": STAFF, "manager": MGR1, "admin": ADMIN}[who]
-    before = snapshot(owner)
-    conn = connect(login)
-    with pytest.raises(InsufficientPrivilege):
-        conn.execute(sql)
-    assert snapshot(owner) == before
+    assert_refused(connect(login), owner, sql)
     assert_chain_ok(db_path, capsys)
 
 

@@ -334,20 +334,20 @@ def inspect_database(path: Path | str, login: str) -> DatabaseState:
     else:
         integrity = raw_rows(path, "PRAGMA integrity_check")[0][0]
     counts = {t: raw_rows(path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in TABLES}
-    receipt_refs: Counter[str] = Counter()
-    receipt_ids: dict[str, int] = {}
-    for ref, entry_id in raw_rows(
-        path, "SELECT ref, id FROM ledger_entry WHERE kind = 'receipt' AND ref IS NOT NULL"
-    ):
-        receipt_refs[ref] += 1
-        receipt_ids[ref] = entry_id
-    event_refs: Counter[str] = Counter()
-    event_ids: dict[str, int] = {}
-    for ref, event_id in raw_rows(
-        path, "SELECT ref, id FROM limitation_event WHERE ref IS NOT NULL"
-    ):
-        event_refs[ref] += 1
-        event_ids[ref] = event_id
+
+    def by_ref(sql: str) -> tuple[Counter[str], dict[str, int]]:
+        """How many rows carry each 番号, and the id of (the last) one."""
+        refs: Counter[str] = Counter()
+        ids: dict[str, int] = {}
+        for ref, row_id in raw_rows(path, sql):
+            refs[ref] += 1
+            ids[ref] = row_id
+        return refs, ids
+
+    receipt_refs, receipt_ids = by_ref(
+        "SELECT ref, id FROM ledger_entry WHERE kind = 'receipt' AND ref IS NOT NULL"
+    )
+    event_refs, event_ids = by_ref("SELECT ref, id FROM limitation_event WHERE ref IS NOT NULL")
     audited_receipts: Counter[int] = Counter()
     audited_events: Counter[int] = Counter()
     for action, after in raw_rows(
